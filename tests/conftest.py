@@ -1,0 +1,12 @@
+"""Shared test setup: float64 everywhere unless a test asks for float32 explicitly."""
+
+import jax
+import numpy as np
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

@@ -1,0 +1,33 @@
+"""The tutorial code blocks in docs/ run as written."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import sys
+import types
+
+import pytest
+
+DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
+BLOCK = re.compile(r"<!-- tutorial -->\s*```python\n(.*?)```", re.S)
+
+
+def tutorial_blocks():
+    for page in sorted(DOCS.glob("*.md")):
+        for i, code in enumerate(BLOCK.findall(page.read_text())):
+            yield pytest.param(code, id=f"{page.stem}-{i}")
+
+
+@pytest.mark.parametrize("code", list(tutorial_blocks()))
+def test_tutorial_runs(code, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    module = types.ModuleType("docs_tutorial")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(compile(code, "<tutorial>", "exec"), module.__dict__)
+
+
+def test_own_profile_page_is_short():
+    code = BLOCK.findall((DOCS / "own_profile.md").read_text())[0]
+    body = code[code.index("@pytree_dataclass") : code.index("iso = ")].strip().splitlines()
+    assert len([line for line in body if line.strip()]) <= 15
