@@ -31,3 +31,14 @@ def test_own_profile_page_is_short():
     code = BLOCK.findall((DOCS / "own_profile.md").read_text())[0]
     body = code[code.index("@pytree_dataclass") : code.index("iso = ")].strip().splitlines()
     assert len([line for line in body if line.strip()]) <= 15
+
+
+def test_jeans_figure_script(tmp_path):
+    import importlib.util
+
+    path = DOCS / "figures" / "jeans_dispersions.py"
+    spec = importlib.util.spec_from_file_location("jeans_dispersions", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.make_figure(tmp_path / "fig.png")
+    assert out.stat().st_size > 10_000

@@ -1,4 +1,4 @@
-"""Shared test setup: float64 everywhere unless a test asks for float32 explicitly."""
+"""Shared test setup (tests and doctests): float64 unless a test asks for float32."""
 
 import jax
 import numpy as np

@@ -1,0 +1,1 @@
+"""One module per ``dynamicall`` subcommand, each with ``register(subparsers)``."""
