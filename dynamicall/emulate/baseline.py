@@ -1,0 +1,90 @@
+r"""A cheap physical baseline that emulators subtract from their targets.
+
+The network learns ``ln sigma~ - b`` with
+
+.. math:: b(R) = \tfrac12 \ln\left[\tilde G \tilde M(r_{\rm eff}) / r_{\rm eff}\right],
+   \qquad r_{\rm eff} = \sqrt{R^2 + R_{1/2}^2},
+
+in the dimensionless units of the training recipes (lengths in R_half, densities in rho_s,
+G = 1), where M~ is the enclosed mass of the Zhao halo (plus the stars' Plummer mass when
+the emulator has that input). Removing this baseline takes out the large dynamic range of
+the dispersion across the domain and its main radial trend, which cut every error
+percentile about threefold in a prototype (see /work/shared/NOTES.md). Only its smoothness
+matters, not its accuracy: it is a fixed, differentiable function of the inputs, evaluated
+the same way in training and in use. The mass is a cumulative quadrature on a coarse grid
+in ln r (step 0.3, ~50 density evaluations, one small matrix product), reusing the Jeans
+engine's grid operators; below the grid the inner power law r^(3 - gamma) is continued.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..jeans.grid import JeansConfig, log_grid_for
+
+_CONFIG = JeansConfig(step=0.3, order=6, inner=12.0, outer=1.0, nodes=4)
+
+
+@functools.lru_cache(maxsize=16)
+def _operators(r_eff: tuple):
+    """ln r grid and the matrix giving int_{s_0}^{ln r_i} f ds for each r_i."""
+    grid = log_grid_for((), np.asarray(r_eff), _CONFIG)
+    return grid.s, grid.after[0][None, :] - grid.from_r
+
+
+def _zhao_log_density(lnx, alpha, beta, gamma):
+    return -gamma * lnx - (beta - gamma) / alpha * jax.nn.softplus(alpha * lnx)
+
+
+def zhao_mass(r, log10_rs, alpha, beta, gamma):
+    """Approximate dimensionless Zhao mass M / (rho_s R_half^3) at radii ``r`` (R_half).
+
+    ``r`` must be concrete (it fixes the quadrature operators).
+
+    Example
+    -------
+    >>> m = zhao_mass(np.array([1.0, 2.0]), 0.0, 2.0, 5.0, 0.0)  # a Plummer-like halo
+    >>> bool(m[1] > m[0] > 0)
+    True
+    """
+    s, weights = _operators(tuple(np.atleast_1d(np.asarray(r, dtype=float))))
+    dtype = jnp.result_type(log10_rs, alpha, float)
+    ln_rs = log10_rs * np.log(10.0)
+    s = jnp.asarray(s, dtype)
+    f = 4.0 * np.pi * jnp.exp(3.0 * s + _zhao_log_density(s - ln_rs, alpha, beta, gamma))
+    return f[0] / (3.0 - gamma) + jnp.asarray(weights, dtype) @ f
+
+
+def log_sigma_baseline(x_grid, inputs, input_names):
+    """The baseline b on the grid ``x_grid`` (R / R_half) for dimensionless ``inputs``.
+
+    Parameters
+    ----------
+    x_grid : array (G,)
+        Projected radii in units of R_half (concrete).
+    inputs : array (..., P)
+        Dimensionless inputs, ordered as ``input_names``.
+    input_names : sequence of str
+        Must contain log10_rs, alpha, beta, gamma; may contain log10_mstar.
+
+    Returns
+    -------
+    array (..., G)
+    """
+    names = list(input_names)
+    r_eff = np.sqrt(np.asarray(x_grid, dtype=float) ** 2 + 1.0)
+
+    def one(v):
+        values = dict(zip(names, v))
+        m = zhao_mass(r_eff, values["log10_rs"], values["alpha"], values["beta"], values["gamma"])
+        if "log10_mstar" in values:
+            m = m + 10.0 ** values["log10_mstar"] * (1.0 + 1.0 / r_eff**2) ** -1.5
+        return 0.5 * jnp.log(m / r_eff)
+
+    inputs = jnp.asarray(inputs)
+    flat = inputs.reshape((-1, inputs.shape[-1]))
+    return jax.vmap(one)(flat).reshape(inputs.shape[:-1] + (r_eff.size,))

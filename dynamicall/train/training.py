@@ -1,0 +1,412 @@
+"""Training loop of the emulators: optax Adam, plateau learning-rate schedule, early
+stopping on a validation set, per-epoch checkpoints, data-parallel over local devices.
+
+The network learns standardised residuals ``(ln sigma~ - b - mean) / std`` of the
+dimensionless targets around the physical baseline ``b`` (:mod:`dynamicall.emulate.baseline`),
+from inputs scaled to [-1, 1] by the domain bounds. Batches are split across all local
+devices with a ``jax.sharding`` mesh (parameters replicated), so the same code trains on
+one CPU, several simulated CPU devices, or GPUs. Each epoch ends with an atomic checkpoint
+(parameters, optimiser state, schedule and random state); an interrupted run resumes from
+the last completed epoch and continues exactly as if it had not stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import os
+import pathlib
+import tempfile
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from ..emulate.baseline import log_sigma_baseline
+from ..emulate.emulator import Emulator, state_arrays
+from ..emulate.files import save_emulator
+from ..emulate.networks import initial_state
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation settings.
+
+    Parameters
+    ----------
+    batch_size : int
+        Examples per step (rounded down to a multiple of the number of devices).
+    learning_rate : float
+        Initial Adam learning rate.
+    max_epochs : int
+        Upper limit on epochs.
+    patience : int
+        Early stopping: epochs without a relative improvement of ``min_delta`` in the
+        validation loss.
+    plateau_patience : int
+        Epochs without improvement before the learning rate is multiplied by
+        ``plateau_factor``.
+    plateau_factor : float
+        Learning-rate reduction factor on a plateau.
+    min_learning_rate : float
+        Training stops once the learning rate falls below this.
+    min_delta : float
+        Relative validation-loss improvement that counts as progress.
+    steps_per_call : int
+        Optimiser steps fused into one compiled call (fewer dispatches on CPU).
+    max_minutes : float or None
+        Wall-clock budget; training stops at the end of the epoch that exceeds it.
+    seed : int
+        Initialisation and shuffling seed.
+    """
+
+    batch_size: int = 512
+    learning_rate: float = 2e-3
+    max_epochs: int = 500
+    patience: int = 16
+    plateau_patience: int = 5
+    plateau_factor: float = 0.5
+    min_learning_rate: float = 1e-6
+    min_delta: float = 1e-3
+    steps_per_call: int = 32
+    max_minutes: float | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.batch_size < 1 or self.max_epochs < 1 or self.steps_per_call < 1:
+            raise ValueError("batch_size, max_epochs and steps_per_call must be >= 1")
+        if not (0 < self.plateau_factor < 1) or self.learning_rate <= 0:
+            raise ValueError("plateau_factor must be in (0, 1) and learning_rate > 0")
+
+
+def problem_from_recipe(recipe) -> dict:
+    """The ``problem`` section of an emulator card from a training recipe."""
+    return dict(
+        tracer=recipe.tracer.family,
+        mass=recipe.halo.family,
+        anisotropy=recipe.anisotropy.family,
+        stars=recipe.stars is not None,
+        input_names=list(recipe.input_names),
+        bounds={k: [float(lo), float(hi)] for k, (lo, hi) in recipe.bounds.items()},
+        constraints=[dict(description=c.description, coefficients=dict(c.coefficients), min=c.min, max=c.max)
+                     for c in recipe.constraints],
+        grid=[float(x) for x in recipe.grid],
+        grid_unit="R / R_half",
+        quantities=list(recipe.quantities),
+        units="ln(sigma / sqrt(G rho_s R_half^2))",
+        recipe=recipe.text,
+        recipe_fingerprint=recipe.fingerprint_sha256(),
+    )
+
+
+def split_holdout(inputs, outputs, fraction: float, seed: int):
+    """Deterministic random split into (train inputs, train outputs, val inputs, val outputs)."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"holdout fraction must be in (0, 1); got {fraction}")
+    order = np.random.default_rng(seed).permutation(len(inputs))
+    n_val = max(1, int(round(fraction * len(inputs))))
+    val, train = order[:n_val], order[n_val:]
+    return inputs[train], outputs[train], inputs[val], outputs[val]
+
+
+def dataset_hash(inputs, outputs) -> str:
+    """SHA-256 of the training arrays (their float64 bytes)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(inputs, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(outputs, dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
+def normalization(problem: dict, inputs, outputs) -> dict:
+    """Input scaling to [-1, 1] from the domain bounds (extra columns, e.g. a CNN's tracer
+    profile, by their mean and 3 standard deviations), and the output mean/std of the
+    baseline residuals."""
+    lo = np.array([problem["bounds"][n][0] for n in problem["input_names"]], dtype=float)
+    hi = np.array([problem["bounds"][n][1] for n in problem["input_names"]], dtype=float)
+    extra = np.asarray(inputs, dtype=float)[:, lo.size :]
+    center = np.concatenate([(hi + lo) / 2, extra.mean(0)])
+    half_width = np.concatenate([(hi - lo) / 2, np.maximum(3 * extra.std(0), 1e-6)])
+    residual = np.asarray(outputs, dtype=float) - _baseline_tiled(problem, inputs)
+    return dict(
+        input_center=center.tolist(),
+        input_half_width=half_width.tolist(),
+        output_mean=residual.mean(0).tolist(),
+        output_std=np.maximum(residual.std(0), 1e-12).tolist(),
+        baseline="half_log_GM_over_r_eff (dynamicall.emulate.baseline, v2)",
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _baseline_function(grid: tuple, names: tuple):
+    grid = np.asarray(grid)
+    return jax.jit(lambda x: log_sigma_baseline(grid, x[:, : len(names)], names))
+
+
+def _baseline_tiled(problem, inputs, chunk=4096):
+    """The baseline on the grid, repeated for each output quantity: (N, Q * G).
+
+    Evaluated in chunks of one fixed shape (the last padded), so it compiles once.
+    """
+    f = _baseline_function(tuple(problem["grid"]), tuple(problem["input_names"]))
+    inputs = np.asarray(inputs, dtype=float)
+    chunk = min(chunk, max(len(inputs), 1))
+    parts = []
+    for i in range(0, len(inputs), chunk):
+        block = inputs[i : i + chunk]
+        padded = np.concatenate([block, np.repeat(block[-1:], chunk - len(block), axis=0)])
+        parts.append(np.asarray(f(jnp.asarray(padded)))[: len(block)])
+    base = np.concatenate(parts) if parts else np.zeros((0, len(problem["grid"])))
+    return np.tile(base, (1, len(problem["quantities"])))
+
+
+def targets(problem, norm, inputs, outputs):
+    """Normalised inputs (float32) and standardised residual targets (float32)."""
+    xn = (np.asarray(inputs, float) - norm["input_center"]) / np.asarray(norm["input_half_width"])
+    t = (np.asarray(outputs, float) - _baseline_tiled(problem, inputs) - norm["output_mean"]) / np.asarray(
+        norm["output_std"]
+    )
+    return xn.astype(np.float32), t.astype(np.float32)
+
+
+# ------------------------------------------------------------------ checkpoints
+def _flatten(tree) -> dict:
+    leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+    return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in leaves}
+
+
+def _unflatten(like, arrays: dict):
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(like)
+    values = []
+    for path, leaf in leaves:
+        key = jax.tree_util.keystr(path)
+        if key not in arrays:
+            raise ValueError(f"checkpoint lacks {key}")
+        values.append(jnp.asarray(arrays[key], dtype=jnp.asarray(leaf).dtype))
+    return jax.tree_util.tree_unflatten(treedef, values)
+
+
+def save_checkpoint(folder: pathlib.Path, params, opt_state, best_params, meta: dict):
+    """Atomically write the training state (npz of arrays + json), replacing the last."""
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for prefix, tree in (("params", params), ("opt", opt_state), ("best", best_params)):
+        arrays.update({f"{prefix}{k}": v for k, v in _flatten(tree).items()})
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz")
+    os.close(fd)
+    np.savez(tmp, **arrays)
+    os.replace(tmp, folder / "state.npz")
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+    os.replace(tmp, folder / "meta.json")
+
+
+def load_checkpoint(folder: pathlib.Path, params, opt_state):
+    """(params, opt_state, best_params, meta) from a checkpoint folder."""
+    meta = json.loads((folder / "meta.json").read_text())
+    with np.load(folder / "state.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    take = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}  # noqa: E731
+    return (
+        _unflatten(params, take("params")),
+        _unflatten(opt_state, take("opt")),
+        _unflatten(params, take("best")),
+        meta,
+    )
+
+
+# ------------------------------------------------------------------ the loop
+def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: TrainSettings = TrainSettings(),
+        name: str | None = None, provenance: dict | None = None, progress: bool = True,
+        log=print) -> Emulator:
+    """Train an emulator and write it (card.json + weights.npz) to ``out_dir``.
+
+    Parameters
+    ----------
+    problem : dict
+        The emulated problem: families, ``input_names``, ``bounds``, ``grid`` (R/R_half),
+        ``quantities``, ``constraints`` and the recipe text (see docs/emulators.md).
+    train, val : (inputs, outputs) pairs of arrays
+        Dimensionless inputs (N, P) and outputs ln sigma~ (N, Q*G); the validation set
+        must be drawn independently (another seed).
+    architecture : dict
+        Network description for :func:`dynamicall.emulate.networks.build` (without
+        ``n_in``/``n_out``, which follow from the problem).
+    out_dir : path
+        The emulator folder; its ``checkpoint/`` subfolder holds the training state while
+        training runs, and a rerun with the same data and settings resumes from it.
+    settings : TrainSettings
+    name : str, optional
+        Emulator name (default: the folder name).
+    provenance : dict, optional
+        Extra card entries (dataset files, engine version, recipe hash...).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Emulator
+        The best (lowest validation loss) network, as saved.
+    """
+    out_dir = pathlib.Path(out_dir)
+    x_train, y_train = (np.asarray(a) for a in train)
+    x_val, y_val = (np.asarray(a) for a in val)
+    n_out = y_train.shape[1]
+    if n_out != len(problem["quantities"]) * len(problem["grid"]):
+        raise ValueError(f"outputs have {n_out} columns; the problem needs quantities x grid = "
+                         f"{len(problem['quantities'])} x {len(problem['grid'])}")
+    n_scalar = len(problem["input_names"])
+    arch = dict(architecture, n_in=n_scalar, n_out=n_out)
+    extra = arch.get("n_profile", 0) if arch["family"] == "cnn_mlp" else 0
+    if x_train.shape[1] != n_scalar + extra:
+        raise ValueError(f"inputs have {x_train.shape[1]} columns; expected {n_scalar} inputs"
+                         + (f" + a tracer profile of {extra} points" if extra else ""))
+    norm = normalization(problem, x_train, y_train)
+    xt, tt = targets(problem, norm, x_train, y_train)
+    xv, tv = targets(problem, norm, x_val, y_val)
+    data_hash = dataset_hash(x_train, y_train)
+
+    devices = jax.local_devices()
+    mesh = Mesh(np.array(devices), ("data",))
+    batch_sharding = NamedSharding(mesh, PartitionSpec(None, "data"))
+    replicated = NamedSharding(mesh, PartitionSpec())
+    batch = max(len(devices), settings.batch_size - settings.batch_size % len(devices))
+    steps_per_epoch = len(xt) // batch
+    if steps_per_epoch < 1:
+        raise ValueError(f"the training set ({len(xt)}) is smaller than one batch ({batch})")
+    calls_per_epoch = math.ceil(steps_per_epoch / settings.steps_per_call)
+
+    graphdef, params = initial_state(arch, seed=settings.seed)
+    tx = optax.inject_hyperparams(optax.adam)(learning_rate=settings.learning_rate)
+    opt_state = tx.init(params)
+    params, opt_state = jax.device_put((params, opt_state), replicated)
+
+    def loss_fn(p, x, y):
+        return jnp.mean((nnx.merge(graphdef, p)(x) - y) ** 2)
+
+    @jax.jit
+    def train_steps(p, state, xs, ys):
+        def one(carry, xy):
+            p, state = carry
+            loss, grads = jax.value_and_grad(loss_fn)(p, *xy)
+            updates, state = tx.update(grads, state, p)
+            return (optax.apply_updates(p, updates), state), loss
+
+        (p, state), losses = jax.lax.scan(one, (p, state), (xs, ys))
+        return p, state, jnp.mean(losses)
+
+    @jax.jit
+    def predict(p, x):
+        return nnx.merge(graphdef, p)(x)
+
+    def validation_metrics(p):
+        preds = np.concatenate([np.asarray(predict(p, xv[i : i + 16384])) for i in range(0, len(xv), 16384)])
+        loss = float(np.mean((preds - tv) ** 2))
+        rel = np.expm1((preds - tv) * np.asarray(norm["output_std"], dtype=np.float32))
+        return loss, float(np.median(np.abs(rel))), float(np.percentile(np.max(np.abs(rel), axis=1), 99))
+
+    ckpt = out_dir / "checkpoint"
+    identity = dict(dataset_hash=data_hash, architecture=arch, settings=dataclasses.asdict(settings),
+                    devices=len(devices))
+    state = dict(epoch=0, best_loss=math.inf, best_epoch=0, bad_epochs=0, plateau_epochs=0,
+                 learning_rate=settings.learning_rate, history=[], elapsed=0.0)
+    best_params = params
+    if (ckpt / "meta.json").is_file():
+        saved = json.loads((ckpt / "meta.json").read_text())
+        if saved.get("identity") != json.loads(json.dumps(identity)):
+            raise ValueError(f"{ckpt} belongs to a different training run (data, architecture or settings "
+                             "differ); remove it to start again")
+        params, opt_state, best_params, meta = load_checkpoint(ckpt, params, opt_state)
+        params, opt_state = jax.device_put((params, opt_state), replicated)
+        state = meta["state"]
+        log(f"resuming from epoch {state['epoch']} (best validation loss {state['best_loss']:.3e})")
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=settings.max_epochs, initial=state["epoch"], unit="epoch", desc="training")
+    t_start = time.perf_counter() - state["elapsed"]
+    stop_reason = "max_epochs"
+    while state["epoch"] < settings.max_epochs:
+        epoch = state["epoch"]
+        opt_state.hyperparams["learning_rate"] = jnp.asarray(state["learning_rate"], jnp.float32)
+        order = np.random.default_rng([settings.seed, epoch]).permutation(len(xt))[: steps_per_epoch * batch]
+        order = order.reshape(steps_per_epoch, batch)
+        losses = []
+        for c in range(calls_per_epoch):
+            idx = order[c * settings.steps_per_call : (c + 1) * settings.steps_per_call]
+            xs = jax.device_put(xt[idx], batch_sharding)
+            ys = jax.device_put(tt[idx], batch_sharding)
+            params, opt_state, loss = train_steps(params, opt_state, xs, ys)
+            losses.append(float(loss) * len(idx))
+        train_loss = sum(losses) / steps_per_epoch
+        val_loss, med, p99 = validation_metrics(params)
+        improved = val_loss < state["best_loss"] * (1 - settings.min_delta)
+        if val_loss < state["best_loss"]:
+            best_params = params
+            state["best_loss"], state["best_epoch"] = val_loss, epoch + 1
+        state["bad_epochs"] = 0 if improved else state["bad_epochs"] + 1
+        state["plateau_epochs"] = 0 if improved else state["plateau_epochs"] + 1
+        if state["plateau_epochs"] >= settings.plateau_patience:
+            state["learning_rate"] *= settings.plateau_factor
+            state["plateau_epochs"] = 0
+        state["epoch"] = epoch + 1
+        state["elapsed"] = time.perf_counter() - t_start
+        record = dict(epoch=epoch + 1, train_loss=train_loss, val_loss=val_loss, val_median_rel_err=med,
+                      val_p99_max_rel_err=p99, learning_rate=state["learning_rate"], elapsed_s=state["elapsed"])
+        state["history"].append(record)
+        save_checkpoint(ckpt, params, opt_state, best_params, dict(identity=identity, state=state))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(train=f"{train_loss:.2e}", val=f"{val_loss:.2e}", med=f"{med:.2e}", p99=f"{p99:.2e}",
+                            lr=f"{state['learning_rate']:.1e}")
+        else:
+            log(json.dumps(record))
+        if state["bad_epochs"] >= settings.patience:
+            stop_reason = "early_stopping"
+            break
+        if state["learning_rate"] < settings.min_learning_rate:
+            stop_reason = "min_learning_rate"
+            break
+        if settings.max_minutes is not None and state["elapsed"] > 60 * settings.max_minutes:
+            stop_reason = "time_budget"
+            break
+    if bar is not None:
+        bar.close()
+
+    final_arrays = state_arrays(jax.device_get(best_params))
+    best = state["history"][state["best_epoch"] - 1] if state["best_epoch"] else {}
+    card = dict(
+        name=name or out_dir.name,
+        problem=problem,
+        architecture=arch,
+        normalization=norm,
+        training=dict(
+            dataset_hash=data_hash,
+            dataset_size=int(len(x_train)),
+            validation_size=int(len(x_val)),
+            settings=dataclasses.asdict(settings),
+            epochs=state["epoch"],
+            best_epoch=state["best_epoch"],
+            stop_reason=stop_reason,
+            best_validation=best,
+            wall_time_s=round(state["elapsed"], 1),
+            devices=[str(d) for d in devices],
+            history=state["history"],
+            **(provenance or {}),
+        ),
+    )
+    card = save_emulator(out_dir, card, final_arrays)
+    for f in ("state.npz", "meta.json"):
+        (ckpt / f).unlink(missing_ok=True)
+    if ckpt.is_dir() and not any(ckpt.iterdir()):
+        ckpt.rmdir()
+    return Emulator(card=card, arrays=final_arrays, path=out_dir)
