@@ -331,8 +331,12 @@ def test_interpolation_from_a_log_grid():
     aniso = BaesVanHese(beta_0=0.0, beta_inf=0.5, r_a=0.3, eta=2.0)
     on_grid = sigma_los(grid, STARS, HALO, aniso)
     stars_R = np.random.default_rng(1).uniform(0.011, 9.9, 50)
-    interp = jax.jit(lambda R: interp_loglog(R, grid, on_grid))(stars_R)
+    interp = jax.jit(lambda R: interp_loglog(R, grid, on_grid))(stars_R)  # traced radii: gathers
     assert_allclose(interp, sigma_los(stars_R, STARS, HALO, aniso), rtol=1e-5)
+    outside = np.array([0.005, 0.02, 3.0, 15.0])  # both power-law continuations too
+    for R in (stars_R, outside):
+        concrete = interp_loglog(R, grid, on_grid)  # concrete radii: a fixed matrix
+        assert_allclose(concrete, jax.jit(lambda r: interp_loglog(r, grid, on_grid))(R), rtol=1e-13)
 
 
 def test_bad_input_raises():

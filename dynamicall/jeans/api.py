@@ -220,22 +220,52 @@ def interp_loglog(R, R_grid, values, order: int = 6):
         raise ValueError(f"R_grid must be log-spaced with at least {order} points (use log_grid)")
     h = float(steps[0])
     lv = jnp.log(values)
-    u = (jnp.log(jnp.asarray(to_kpc(R))) - float(np.log(R_grid[0]))) / h
-    inside = (u >= 0) & (u <= n - 1)
-    uc = jnp.clip(u, 0.0, n - 1.0)
-    start = jnp.clip(jnp.floor(uc).astype(int) - order // 2 + 1, 0, n - order)
+    R = to_kpc(R)
+    if not isinstance(R, jax.core.Tracer):
+        # concrete radii (a likelihood's stars): one fixed matrix, no gathers
+        u = (np.log(np.asarray(R, dtype=float)) - np.log(R_grid[0])) / h
+        weights = _interpolation_matrix(u.ravel(), n, order)
+        out = lv @ jnp.asarray(weights.T, dtype=lv.dtype)
+        return jnp.exp(out).reshape(lv.shape[:-1] + np.shape(u))
+    u = (jnp.log(R) - float(np.log(R_grid[0]))) / h
+    start, basis, below, above = _interpolation_weights(u, n, order, jnp)
+    out = sum(b * jnp.take(lv, start + k, axis=-1) for k, b in enumerate(basis))
+    lin_below = lv[..., 0] + (lv[..., 1] - lv[..., 0]) * u
+    lin_above = lv[..., -1] + (lv[..., -1] - lv[..., -2]) * (u - (n - 1))
+    out = jnp.where(below, lin_below, jnp.where(above, lin_above, out))
+    return jnp.exp(out)
+
+
+def _interpolation_weights(u, n, order, xp):
+    """Stencil start, Lagrange basis values (list over the stencil) and masks of the
+    points below / above the grid, for positions ``u`` in grid units."""
+    uc = xp.clip(u, 0.0, n - 1.0)
+    start = xp.clip(xp.floor(uc).astype(int) - order // 2 + 1, 0, n - order)
     t = uc - start
-    out = 0.0
+    basis = []
     for k in range(order):
-        basis = 1.0
+        b = 1.0
         for j in range(order):
             if j != k:
-                basis = basis * (t - j) / (k - j)
-        out = out + basis * jnp.take(lv, start + k, axis=-1)
-    below = lv[..., 0] + (lv[..., 1] - lv[..., 0]) * u
-    above = lv[..., -1] + (lv[..., -1] - lv[..., -2]) * (u - (n - 1))
-    out = jnp.where(inside, out, jnp.where(u < 0, below, above))
-    return jnp.exp(out)
+                b = b * (t - j) / (k - j)
+        basis.append(b)
+    return start, basis, u < 0, u > n - 1
+
+
+def _interpolation_matrix(u, n, order):
+    """Dense (len(u), n) matrix of :func:`_interpolation_weights`, with the linear
+    (power-law) continuation outside the grid."""
+    start, basis, below, above = _interpolation_weights(u, n, order, np)
+    rows = np.arange(u.size)
+    weights = np.zeros((u.size, n))
+    for k, b in enumerate(basis):
+        np.add.at(weights, (rows, start + k), b)
+    weights[below] = 0.0
+    weights[below, 0], weights[below, 1] = 1.0 - u[below], u[below]
+    weights[above] = 0.0
+    weights[above, n - 2] = -(u[above] - (n - 1))
+    weights[above, n - 1] = 1.0 + (u[above] - (n - 1))
+    return weights
 
 
 @dataclasses.dataclass(frozen=True)

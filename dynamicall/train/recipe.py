@@ -1,0 +1,672 @@
+r"""Declarative recipes of an emulator's problem, and the dimensionless Jeans model they define.
+
+A recipe (a TOML file under ``training/``) names the tracer, halo and anisotropy
+families, maps the emulator's dimensionless inputs onto their parameters, gives each
+input a range and a prior, declares linear constraints between inputs, and fixes the
+output grid, the output quantities and the engine settings. See ``docs/training_sets.md``
+for the format.
+
+Dimensionless formulation
+-------------------------
+Lengths are in units of the tracer's projected half-light radius ``R_half``, densities in
+units of the halo scale density ``rho_s`` and velocities in units of
+:math:`\sqrt{G \rho_s R_{half}^2}` (masses therefore in :math:`\rho_s R_{half}^3`). The
+engine computes in its own units (kpc, Msun, km/s) with ``R_half = 1 kpc`` and
+``rho_s = 1 Msun/kpc^3``; dividing its km/s by :math:`\sqrt{G}` gives the dimensionless
+dispersion :math:`\tilde\sigma`. Because :math:`\sigma^2` is linear in the mass
+normalisation and the Jeans equations are scale free,
+
+.. math:: \sigma(R) = \tilde\sigma(R / R_{half}) \sqrt{G \rho_s R_{half}^2},
+
+exactly (tested to rounding in ``tests/test_recipe.py``). Output quantities are natural
+logarithms: ``log_sigma_los`` = ln of the dimensionless line-of-sight dispersion;
+``log_sigma_pmr`` and ``log_sigma_pmt`` the plane-of-sky dispersions along and across the
+projected radius.
+
+Example
+-------
+>>> from dynamicall.train.recipe import load_recipe, shipped_recipe_path
+>>> recipe = load_recipe(shipped_recipe_path("zhao_bvh_plummer"))
+>>> recipe.input_names[:4]
+('log10_rs', 'alpha', 'beta', 'gamma')
+>>> recipe.grid.shape, recipe.quantities
+((32,), ('log_sigma_los',))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import pathlib
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..anisotropy import ANISOTROPIES
+from ..jeans import JeansConfig, projected_dispersions
+from ..profiles import PROFILES
+from ..units import G
+
+try:  # Python >= 3.11
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10 needs the tomli backport
+    import tomli as tomllib
+
+#: Version of the recipe format this module reads (the ``format`` key of a recipe).
+RECIPE_FORMAT = 1
+
+#: Output quantities: recipe name -> key of :func:`dynamicall.jeans.projected_dispersions`.
+QUANTITIES = {
+    "log_sigma_los": "los",
+    "log_sigma_pmr": "pm_radial",
+    "log_sigma_pmt": "pm_tangential",
+}
+
+#: Priors of an input over its range.
+PRIORS = ("uniform", "log-uniform")
+
+#: Sampling designs (see :mod:`dynamicall.train.design`).
+DESIGNS = ("sobol", "lhs", "random")
+
+#: Storage dtypes of the ``outputs`` dataset.
+OUTPUT_DTYPES = ("float64", "float32")
+
+#: Inputs enter model parameters as a fixed number, ``"name"`` or ``"10**name"``.
+_POW10 = re.compile(r"^\s*10\s*\*\*\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+_NAME = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
+_REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def shipped_recipe_path(name: str) -> pathlib.Path:
+    """Path of a recipe shipped in the repository's ``training/`` folder.
+
+    Example
+    -------
+    >>> shipped_recipe_path("zhao_bvh_plummer").name
+    'zhao_bvh_plummer.toml'
+    """
+    path = _REPO / "training" / f"{name}.toml"
+    if not path.is_file():
+        raise ValueError(f"no shipped recipe {name!r} (looked for {path})")
+    return path
+
+
+def velocity_unit(rho_s, R_half):
+    r"""The velocity unit :math:`\sqrt{G \rho_s R_{half}^2}` in km/s.
+
+    Multiply ``exp(log_sigma)`` by it to restore physical dispersions.
+
+    Parameters
+    ----------
+    rho_s : float or array
+        Halo scale density, Msun/kpc^3.
+    R_half : float or array
+        Projected half-light radius of the tracer, kpc.
+
+    Example
+    -------
+    >>> round(float(velocity_unit(1e8, 0.2)), 6)
+    4.147731
+    """
+    return jnp.sqrt(G * rho_s) * R_half
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """One dimensionless input: its name, sampling range [low, high] and prior."""
+
+    name: str
+    low: float
+    high: float
+    prior: str = "uniform"
+
+
+@dataclasses.dataclass(frozen=True)
+class Constraint:
+    """A linear constraint ``min <= sum(coefficients[name] * input[name]) <= max``."""
+
+    description: str
+    coefficients: tuple  # ((input name, coefficient), ...)
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """A model family and its parameters: ``("fixed", value)``, ``("input", index)`` or
+    ``("pow10", index)`` for each parameter name."""
+
+    family: str
+    params: tuple  # ((parameter name, (kind, payload)), ...)
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitSpec:
+    """Sampling settings of one split (``train``, ``validation``, ``test``, ...)."""
+
+    name: str
+    seed: int
+    n: int
+    design: str
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Recipe:
+    """A parsed recipe. Build with :func:`load_recipe` or :func:`parse_recipe`.
+
+    Attributes
+    ----------
+    name, description : str
+    text : str
+        The TOML text the recipe was parsed from.
+    inputs : tuple of InputSpec
+        The inputs in order (the columns of the ``inputs`` dataset).
+    constraints : tuple of Constraint
+    tracer, halo, anisotropy : ModelSpec
+    stars : ModelSpec or None
+        Stellar mass added to the halo (the tracer's family, same shape).
+    grid : numpy.ndarray
+        Output radii R / R_half (log-spaced).
+    quantities : tuple of str
+        Output quantities, in storage order (quantity-major columns).
+    output_dtype : str
+        "float64" or "float32": storage dtype of ``outputs`` (computation is float64).
+    config : JeansConfig
+        Engine settings (``JeansConfig.fast()`` unless overridden).
+    splits : dict of str -> SplitSpec
+        Sampling settings; ``"train"`` always exists; held-out splits have other seeds.
+    chunk : int
+        Default number of profiles per chunk written by ``dynamicall generate``.
+    """
+
+    name: str
+    description: str
+    text: str
+    inputs: tuple
+    constraints: tuple
+    tracer: ModelSpec
+    halo: ModelSpec
+    anisotropy: ModelSpec
+    stars: ModelSpec | None
+    grid: np.ndarray
+    quantities: tuple
+    output_dtype: str
+    config: JeansConfig
+    splits: dict
+    chunk: int
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def input_names(self) -> tuple:
+        """Names of the inputs, in column order."""
+        return tuple(spec.name for spec in self.inputs)
+
+    @property
+    def bounds(self) -> dict:
+        """``{name: (low, high)}`` for every input."""
+        return {spec.name: (spec.low, spec.high) for spec in self.inputs}
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def n_outputs(self) -> int:
+        """Columns of the ``outputs`` dataset: quantities x grid points."""
+        return len(self.quantities) * self.grid.size
+
+    def split(self, name: str = "train") -> SplitSpec:
+        """The sampling settings of split ``name``."""
+        if name not in self.splits:
+            raise ValueError(f"recipe {self.name!r} has no split {name!r}; splits: {sorted(self.splits)}")
+        return self.splits[name]
+
+    # ----------------------------------------------------------------- models
+    def build_models(self, x):
+        """The (tracer, mass, anisotropy) models of one input vector, in engine units.
+
+        Lengths in kpc stand for units of R_half and densities in Msun/kpc^3 for units of
+        rho_s. ``x`` may be traced (inside ``jit``/``vmap``).
+
+        Parameters
+        ----------
+        x : array, shape (n_inputs,)
+            One input vector, in the order of :attr:`input_names`.
+
+        Returns
+        -------
+        tuple
+            ``(tracer, mass, anisotropy)``; ``mass`` is the halo, plus the stars if the
+            recipe has stellar mass.
+
+        Example
+        -------
+        >>> from dynamicall.train.recipe import load_recipe, shipped_recipe_path
+        >>> recipe = load_recipe(shipped_recipe_path("zhao_bvh_plummer"))
+        >>> tracer, mass, aniso = recipe.build_models([0.0, 1, 3, 1, 0, 0.5, 0, 2])
+        >>> type(mass).__name__, float(mass.r_s), float(aniso.beta_inf)
+        ('Zhao', 1.0, 0.5)
+        """
+        return self._build(jnp.asarray(x), fixed=lambda value, x: value)
+
+    def _build(self, x, fixed):
+        def make(spec: ModelSpec, registry):
+            kwargs = {}
+            for pname, (kind, payload) in spec.params:
+                if kind == "fixed":
+                    kwargs[pname] = fixed(payload, x)
+                elif kind == "input":
+                    kwargs[pname] = x[payload]
+                else:
+                    kwargs[pname] = 10.0 ** x[payload]
+            return registry[spec.family](**kwargs)
+
+        tracer = make(self.tracer, PROFILES)
+        mass = make(self.halo, PROFILES)
+        if self.stars is not None:
+            mass = mass + make(self.stars, PROFILES)
+        return tracer, mass, make(self.anisotropy, ANISOTROPIES)
+
+    def satisfies_constraints(self, inputs) -> np.ndarray:
+        """Boolean mask of the rows of ``inputs`` (N, P) that satisfy every constraint.
+
+        Example
+        -------
+        >>> from dynamicall.train.recipe import load_recipe, shipped_recipe_path
+        >>> recipe = load_recipe(shipped_recipe_path("zhao_bvh_plummer"))
+        >>> recipe.satisfies_constraints(np.zeros((2, 8))).tolist()  # no constraints
+        [True, True]
+        """
+        inputs = np.atleast_2d(np.asarray(inputs, dtype=float))
+        ok = np.ones(inputs.shape[0], dtype=bool)
+        index = {name: i for i, name in enumerate(self.input_names)}
+        for c in self.constraints:
+            value = sum(coef * inputs[:, index[name]] for name, coef in c.coefficients)
+            if c.min is not None:
+                ok &= value >= c.min
+            if c.max is not None:
+                ok &= value <= c.max
+        return ok
+
+    # ----------------------------------------------------------------- identity
+    def fingerprint(self) -> str:
+        """Canonical JSON of everything that defines the data (not comments, not seeds).
+
+        Two recipes with equal fingerprints give identical datasets for equal sampling
+        settings; ``dynamicall generate`` refuses to resume a partial run whose
+        fingerprint differs.
+        """
+        data = dict(
+            format=RECIPE_FORMAT,
+            inputs=[dataclasses.asdict(s) for s in self.inputs],
+            constraints=[dataclasses.asdict(c) for c in self.constraints],
+            tracer=dataclasses.asdict(self.tracer),
+            halo=dataclasses.asdict(self.halo),
+            stars=None if self.stars is None else dataclasses.asdict(self.stars),
+            anisotropy=dataclasses.asdict(self.anisotropy),
+            grid=[float(v).hex() for v in self.grid],
+            quantities=list(self.quantities),
+            output_dtype=self.output_dtype,
+            config=dataclasses.asdict(self.config),
+        )
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    def fingerprint_sha256(self) -> str:
+        """sha256 (hex) of :meth:`fingerprint`."""
+        return hashlib.sha256(self.fingerprint().encode()).hexdigest()
+
+    def engine_version(self) -> str:
+        """``dynamicall <version>; <JeansConfig>; float64``: what computed the outputs."""
+        from .. import __version__
+
+        return f"dynamicall {__version__}; {self.config!r}; float64"
+
+
+# --------------------------------------------------------------------- the model
+def _dimensionless_one(recipe: Recipe, x):
+    # Fixed parameters pass through an optimisation barrier: XLA then computes the
+    # tracer at run time in every batch layout instead of constant-folding it (slow to
+    # compile for large vmaps, and the folded and run-time results need not be bitwise
+    # equal, which would make the output depend on the batch layout).
+    def fixed(value, x):
+        return jax.lax.optimization_barrier(jnp.asarray(value, x.dtype))
+
+    tracer, mass, anisotropy = recipe._build(x, fixed)
+    out = projected_dispersions(recipe.grid, tracer, mass, anisotropy, config=recipe.config)
+    scale = math.sqrt(G)
+    return jnp.concatenate([jnp.log(out[QUANTITIES[q]] / scale) for q in recipe.quantities])
+
+
+def dimensionless_dispersions(recipe: Recipe, inputs, batch_size: int | None = None):
+    """ln of the dimensionless dispersions on the recipe's grid for input vectors.
+
+    Pure JAX: may be used inside ``jit``, ``vmap`` and ``grad``.
+
+    Parameters
+    ----------
+    recipe : Recipe
+    inputs : array, shape (n_inputs,) or (N, n_inputs)
+        Input vectors in the order of ``recipe.input_names``.
+    batch_size : int, optional
+        For 2-D inputs, evaluate with ``jax.lax.map(..., batch_size=batch_size)`` (less
+        memory, faster on CPU) instead of one ``vmap`` over all rows.
+
+    Returns
+    -------
+    array, shape (n_outputs,) or (N, n_outputs)
+        ``ln(sigma / sqrt(G rho_s R_half^2))`` for each quantity of ``recipe.quantities``
+        in turn (quantity-major) at each point of ``recipe.grid``.
+
+    Example
+    -------
+    >>> from dynamicall.train.recipe import load_recipe, shipped_recipe_path
+    >>> recipe = load_recipe(shipped_recipe_path("zhao_bvh_plummer"))
+    >>> out = dimensionless_dispersions(recipe, [0.0, 1.0, 3.0, 1.0, 0.0, 0.0, 0.0, 2.0])
+    >>> out.shape
+    (32,)
+    """
+    inputs = jnp.asarray(inputs)
+    if inputs.shape[-1] != recipe.n_inputs or inputs.ndim not in (1, 2):
+        raise ValueError(
+            f"inputs must have shape ({recipe.n_inputs},) or (N, {recipe.n_inputs}) "
+            f"(columns {recipe.input_names}); got {inputs.shape}"
+        )
+    if not jnp.issubdtype(inputs.dtype, jnp.floating):
+        inputs = inputs.astype(float)
+    if inputs.ndim == 1:
+        return _dimensionless_one(recipe, inputs)
+    if batch_size is None:
+        return jax.vmap(lambda x: _dimensionless_one(recipe, x))(inputs)
+    return jax.lax.map(lambda x: _dimensionless_one(recipe, x), inputs, batch_size=batch_size)
+
+
+# --------------------------------------------------------------------- parsing
+def load_recipe(path) -> Recipe:
+    """Read and validate a recipe TOML file.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    Recipe
+
+    Raises
+    ------
+    ValueError
+        Naming the key and the allowed values when the recipe is malformed, or when an
+        input range gives a model parameter outside its allowed range.
+
+    Example
+    -------
+    >>> from dynamicall.train.recipe import shipped_recipe_path
+    >>> load_recipe(shipped_recipe_path("zhao_bvh_plummer")).bounds["gamma"]
+    (0.0, 1.5)
+    """
+    path = pathlib.Path(path)
+    return parse_recipe(path.read_text(), source=str(path))
+
+
+def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
+    """Parse and validate recipe TOML ``text`` (see :func:`load_recipe`)."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{source}: not valid TOML: {err}") from None
+    return _Parser(doc, text, source).recipe()
+
+
+class _Parser:
+    def __init__(self, doc, text, source):
+        self.doc, self.text, self.source = doc, text, source
+
+    def fail(self, message):
+        raise ValueError(f"{self.source}: {message}")
+
+    def table(self, key, required=True):
+        value = self.doc.get(key)
+        if value is None:
+            if required:
+                self.fail(f"missing table [{key}]")
+            return None
+        if not isinstance(value, dict):
+            self.fail(f"[{key}] must be a table")
+        return value
+
+    @staticmethod
+    def known(table, allowed, where, fail):
+        extra = sorted(set(table) - set(allowed))
+        if extra:
+            fail(f"unknown key(s) {extra} in {where}; allowed: {sorted(allowed)}")
+
+    def number(self, value, where):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.fail(f"{where} must be a finite number; got {value!r}")
+        return float(value)
+
+    def integer(self, value, where, minimum=1):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.fail(f"{where} must be an integer >= {minimum}; got {value!r}")
+        return value
+
+    def recipe(self) -> Recipe:
+        doc = self.doc
+        allowed = {"format", "name", "description", "tracer", "halo", "stars", "anisotropy",
+                   "inputs", "constraints", "grid", "outputs", "engine", "sampling", "splits"}
+        self.known(doc, allowed, "the recipe", self.fail)
+        if doc.get("format") != RECIPE_FORMAT:
+            self.fail(f"format must be {RECIPE_FORMAT}; got {doc.get('format')!r}")
+        name = doc.get("name")
+        if not isinstance(name, str) or not name:
+            self.fail("name must be a non-empty string")
+        inputs = self.inputs()
+        index = {spec.name: i for i, spec in enumerate(inputs)}
+        used = set()
+        tracer = self.model("tracer", PROFILES, index, used)
+        if any(kind != "fixed" for _, (kind, _) in tracer.params):
+            self.fail("[tracer] parameters must be fixed numbers: lengths are in units of its R_half")
+        halo = self.model("halo", PROFILES, index, used)
+        rho_s = dict(halo.params).get("rho_s")
+        if rho_s != ("fixed", 1.0):
+            self.fail("[halo] must set rho_s = 1.0: densities are in units of the halo's rho_s")
+        stars = None
+        if self.table("stars", required=False) is not None:
+            table = dict(self.doc["stars"])
+            if "family" in table:
+                self.fail("[stars] takes no family: the stars are the tracer's family and shape")
+            if not table:
+                self.fail("[stars] must set the stellar mass parameter, e.g. m_tot = \"10**log10_mstar\"")
+            merged = {**self.doc["tracer"], **table}
+            stars = self.model("stars", PROFILES, index, used, table=merged)
+        anisotropy = self.model("anisotropy", ANISOTROPIES, index, used)
+        unused = [spec.name for spec in inputs if spec.name not in used]
+        if unused:
+            self.fail(f"input(s) {unused} are not used by any model parameter")
+        recipe = Recipe(
+            name=name,
+            description=str(doc.get("description", "")),
+            text=self.text,
+            inputs=inputs,
+            constraints=self.constraints(index),
+            tracer=tracer,
+            halo=halo,
+            anisotropy=anisotropy,
+            stars=stars,
+            grid=self.grid(),
+            quantities=self.quantities(),
+            output_dtype=self.output_dtype(),
+            config=self.config(),
+            splits=self.splits(),
+            chunk=self.integer(self.table("sampling").get("chunk", 16384), "[sampling] chunk"),
+        )
+        self.check_models(recipe)
+        return recipe
+
+    def inputs(self):
+        entries = self.doc.get("inputs")
+        if not isinstance(entries, list) or not entries:
+            self.fail("[[inputs]] must list at least one input")
+        specs, seen = [], set()
+        for i, entry in enumerate(entries):
+            where = f"[[inputs]] #{i + 1}"
+            self.known(entry, {"name", "range", "prior", "description"}, where, self.fail)
+            name = entry.get("name")
+            if not isinstance(name, str) or not _NAME.match(name):
+                self.fail(f"{where}: name must be an identifier; got {name!r}")
+            if name in seen:
+                self.fail(f"{where}: duplicate input name {name!r}")
+            seen.add(name)
+            rng = entry.get("range")
+            if not isinstance(rng, list) or len(rng) != 2:
+                self.fail(f"input {name!r}: range must be [low, high]; got {rng!r}")
+            low, high = (self.number(v, f"input {name!r} range") for v in rng)
+            if not low < high:
+                self.fail(f"input {name!r}: range needs low < high; got [{low}, {high}]")
+            prior = entry.get("prior", "uniform")
+            if prior not in PRIORS:
+                self.fail(f"input {name!r}: prior must be one of {PRIORS}; got {prior!r}")
+            if prior == "log-uniform" and low <= 0:
+                self.fail(f"input {name!r}: a log-uniform prior needs low > 0; got {low}")
+            specs.append(InputSpec(name, low, high, prior))
+        return tuple(specs)
+
+    def model(self, key, registry, index, used, table=None):
+        table = dict(self.table(key) if table is None else table)
+        family = table.pop("family", None)
+        if family not in registry:
+            self.fail(f"[{key}] family must be one of {sorted(registry)}; got {family!r}")
+        cls = registry[family]
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        leaves = set(cls._leaf_names)
+        self.known(table, leaves, f"[{key}] ({family})", self.fail)
+        missing = [n for n in cls._leaf_names if n not in table
+                   and fields[n].default is dataclasses.MISSING]
+        if missing:
+            self.fail(f"[{key}] ({family}) needs parameter(s) {missing}")
+        params = []
+        for pname in cls._leaf_names:
+            if pname not in table:
+                continue
+            value = table[pname]
+            where = f"[{key}] {pname}"
+            if isinstance(value, str):
+                pow10, plain = _POW10.match(value), _NAME.match(value)
+                match = pow10 or plain
+                if match is None or match.group(1) not in index:
+                    self.fail(f"{where} = {value!r}: must be a number, an input name or "
+                              f"\"10**<input>\"; inputs: {sorted(index)}")
+                used.add(match.group(1))
+                params.append((pname, ("pow10" if pow10 else "input", index[match.group(1)])))
+            else:
+                params.append((pname, ("fixed", self.number(value, where))))
+        return ModelSpec(family, tuple(params))
+
+    def constraints(self, index):
+        entries = self.doc.get("constraints", [])
+        if not isinstance(entries, list):
+            self.fail("constraints must be an array of tables [[constraints]]")
+        out = []
+        for i, entry in enumerate(entries):
+            where = f"[[constraints]] #{i + 1}"
+            self.known(entry, {"description", "coefficients", "min", "max"}, where, self.fail)
+            coefs = entry.get("coefficients")
+            if not isinstance(coefs, dict) or not coefs:
+                self.fail(f"{where}: coefficients must be a table {{input = number, ...}}")
+            for cname in coefs:
+                if cname not in index:
+                    self.fail(f"{where}: unknown input {cname!r}; inputs: {sorted(index)}")
+            lo = entry.get("min")
+            hi = entry.get("max")
+            if lo is None and hi is None:
+                self.fail(f"{where}: give min, max or both")
+            out.append(Constraint(
+                description=str(entry.get("description", "")),
+                coefficients=tuple((k, self.number(v, f"{where} coefficient {k}")) for k, v in coefs.items()),
+                min=None if lo is None else self.number(lo, f"{where} min"),
+                max=None if hi is None else self.number(hi, f"{where} max"),
+            ))
+        return tuple(out)
+
+    def grid(self):
+        table = self.table("grid")
+        self.known(table, {"R_min", "R_max", "n"}, "[grid]", self.fail)
+        lo = self.number(table.get("R_min"), "[grid] R_min")
+        hi = self.number(table.get("R_max"), "[grid] R_max")
+        n = self.integer(table.get("n"), "[grid] n", minimum=2)
+        if not 0 < lo < hi:
+            self.fail(f"[grid] needs 0 < R_min < R_max (units of R_half); got {lo}, {hi}")
+        return np.geomspace(lo, hi, n)
+
+    def quantities(self):
+        table = self.table("outputs")
+        qs = table.get("quantities")
+        if not isinstance(qs, list) or not qs or len(set(qs)) != len(qs) or any(q not in QUANTITIES for q in qs):
+            self.fail(f"[outputs] quantities must be distinct names from {list(QUANTITIES)}; got {qs!r}")
+        return tuple(qs)
+
+    def output_dtype(self):
+        table = self.table("outputs")
+        self.known(table, {"quantities", "dtype"}, "[outputs]", self.fail)
+        dtype = table.get("dtype", "float64")
+        if dtype not in OUTPUT_DTYPES:
+            self.fail(f"[outputs] dtype must be one of {OUTPUT_DTYPES}; got {dtype!r}")
+        return dtype
+
+    def config(self):
+        table = self.table("engine", required=False) or {}
+        fast = dataclasses.asdict(JeansConfig.fast())
+        self.known(table, fast, "[engine]", self.fail)
+        try:
+            return JeansConfig(**{**fast, **table})
+        except (TypeError, ValueError) as err:
+            self.fail(f"[engine]: {err}")
+
+    def splits(self):
+        sampling = self.table("sampling")
+        self.known(sampling, {"design", "n", "seed", "chunk"}, "[sampling]", self.fail)
+        out = {"train": self.split("train", sampling, "[sampling]")}
+        extra = self.table("splits", required=False) or {}
+        for name, table in extra.items():
+            where = f"[splits.{name}]"
+            if name == "train":
+                self.fail(f"{where}: the train split is set in [sampling]")
+            if not isinstance(table, dict):
+                self.fail(f"{where} must be a table")
+            self.known(table, {"design", "n", "seed"}, where, self.fail)
+            out[name] = self.split(name, table, where)
+        seeds = [s.seed for s in out.values()]
+        if len(set(seeds)) != len(seeds):
+            self.fail(f"splits must have distinct seeds (held-out sets are drawn independently); "
+                      f"got {({k: s.seed for k, s in out.items()})}")
+        return out
+
+    def split(self, name, table, where):
+        design = table.get("design", "sobol")
+        if design not in DESIGNS:
+            self.fail(f"{where} design must be one of {DESIGNS}; got {design!r}")
+        if "seed" not in table:
+            self.fail(f"{where} needs a seed")
+        seed = self.integer(table["seed"], f"{where} seed", minimum=0)
+        n = self.integer(table.get("n", 1), f"{where} n")
+        return SplitSpec(name, seed, n, design)
+
+    def check_models(self, recipe: Recipe):
+        """Build the models at the low corner, the centre and the high corner of the input
+        box: out-of-range parameters raise a ValueError naming them."""
+        lows = np.array([s.low for s in recipe.inputs])
+        highs = np.array([s.high for s in recipe.inputs])
+        for label, x in (("low", lows), ("centre", 0.5 * (lows + highs)), ("high", highs)):
+            try:
+                tracer, _, _ = recipe._build(x, fixed=lambda value, x: value)
+            except ValueError as err:
+                self.fail(f"the input ranges give an invalid model at their {label} ends: {err}")
+        r_half = float(tracer.half_light_radius())
+        if abs(r_half - 1.0) > 1e-9:
+            self.fail(f"the tracer's projected half-light radius must be 1 (the length unit); "
+                      f"it is {r_half:.12g}")
