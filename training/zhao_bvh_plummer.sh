@@ -24,4 +24,12 @@ done
 # 2. the small reference set shipped in data/ (the first 4096 rows of the test split)
 #    dynamicall generate "$RECIPE" --split test --n 4096 --out data/reference_zhao_bvh_plummer.h5
 
-# 3. training the emulator: added with the training command
+# 3. the emulator: train on the train split, early-stopping on the validation split (resumes
+#    from its last epoch if interrupted), then validate on fresh profiles from the exact engine
+#    (a seed independent of all three splits); writes emulators/zhao_bvh_plummer/ with its
+#    card.json, weights.npz and validation report. TRAIN_FLAGS passes e.g. --max-minutes or,
+#    on a GPU, --batch 4096 --lr 4e-3.
+TRAIN_FLAGS=${TRAIN_FLAGS:---max-minutes 50 --plateau-patience 3 --patience 12}
+dynamicall train "$RECIPE" --data "$OUT_DIR/train.h5" --val "$OUT_DIR/validation.h5" \
+    --out emulators/zhao_bvh_plummer --width 256 --depth 4 --activation silu $TRAIN_FLAGS
+dynamicall validate emulators/zhao_bvh_plummer --n 32768

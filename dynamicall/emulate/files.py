@@ -46,6 +46,7 @@ def _atomic_write_bytes(path: pathlib.Path, data: bytes):
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; emulators are shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -83,6 +84,7 @@ def save_emulator(folder, card: dict, arrays: dict) -> dict:
     os.close(fd)
     try:
         np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+        os.chmod(tmp, 0o644)
         os.replace(tmp, folder / WEIGHTS)
     finally:
         if os.path.exists(tmp):

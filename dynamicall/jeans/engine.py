@@ -20,6 +20,7 @@ mass of a profile without a closed form is continued as the inner power law.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from ..profiles import Composite
@@ -104,7 +105,10 @@ def pressure(grid, tracer, mass, anisotropy, dtype):
     (the integrand f nu G M / r in s) and ``g_tail`` (its integral beyond the grid).
     """
     r = cast(grid.r, dtype)
-    nu = tracer.density(r)
+    # A fixed tracer (the usual case in a fit) makes nu a compile-time constant, and XLA
+    # would then constant-fold the large projection products at compile time (seconds);
+    # the barrier keeps them run-time work, which costs microseconds.
+    nu = jax.lax.optimization_barrier(tracer.density(r))
     m = mass_on_grid(mass, grid, dtype)
     log_f = anisotropy.log_f(r)
     log_f = log_f - log_f[grid.n // 2]

@@ -1,0 +1,80 @@
+"""The shipped emulator: loads offline, meets its floors, guards its domain.
+
+Its validation report (32,768 fresh profiles, recorded in card.json) must meet the floors;
+this test re-checks an independent sample of 512 fresh profiles against the exact engine,
+where the floors must hold too (a 512-profile 99th percentile is noisy, but the shipped
+emulator's is 3e-3 against the floor's 1e-2).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from dynamicall.anisotropy import BaesVanHese, Constant
+from dynamicall.emulate import OutOfDomainError, available, load
+from dynamicall.emulate.validation import FLOORS, error_statistics, meets_floors
+from dynamicall.jeans import sigma_los
+from dynamicall.profiles import NFW, Plummer, Zhao
+from dynamicall.train.design import sample
+from dynamicall.train.recipe import parse_recipe
+from dynamicall.train.validate import exact_outputs
+
+NAME = "zhao_bvh_plummer"
+FOLDER = pathlib.Path(__file__).resolve().parents[1] / "emulators" / NAME
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    return load(NAME)
+
+
+def test_ships_and_loads_by_name(emulator):
+    assert NAME in available()
+    assert emulator.path.resolve() == FOLDER.resolve()
+    assert (FOLDER / "weights.npz").stat().st_size < 20e6
+    assert emulator.input_names == ("log10_rs", "alpha", "beta", "gamma", "beta_0", "beta_inf", "log10_ra", "eta")
+
+
+def test_recorded_validation_meets_the_floors(emulator):
+    v = emulator.card["validation"]
+    assert v["n_profiles"] >= 10000 and v["meets_floors"]
+    assert v["median_point_abs_error"] <= FLOORS["median_point_abs_error"]
+    assert v["p99_profile_max_abs_error"] <= FLOORS["p99_profile_max_abs_error"]
+    report = (FOLDER / "report.md").read_text()
+    assert f"{v['median_point_abs_error']:.2e}" in report
+    # the test seed is independent of every seed used to make the training data
+    recipe = parse_recipe(emulator.problem["recipe"])
+    assert v["seed"] not in {s.seed for s in recipe.splits.values()}
+
+
+def test_fresh_independent_sample_meets_the_floors(emulator):
+    recipe = parse_recipe(emulator.problem["recipe"])
+    inputs = sample(recipe, 512, seed=777, kind="random")
+    exact = exact_outputs(recipe, inputs, progress=False)
+    stats = error_statistics(np.asarray(emulator.predict_log(inputs)).reshape(exact.shape), exact)
+    assert meets_floors(stats), json.dumps(stats, indent=1)
+
+
+def test_physical_models_match_the_exact_engine(emulator):
+    stars = Plummer(m_tot=1e6, r_s=0.25)
+    R = np.geomspace(0.005, 2.0, 9)
+    for halo, aniso in [
+        (Zhao(rho_s=3e7, r_s=0.6, alpha=1.5, beta=4.5, gamma=0.8), BaesVanHese(beta_0=0.1, beta_inf=0.4, r_a=0.3, eta=2.0)),
+        (NFW.from_m200_c(1e9, 15.0), Constant(beta=-0.3)),  # NFW = Zhao(1, 3, 1), r_s / R_half ~ 1.8
+    ]:
+        np.testing.assert_allclose(emulator.sigma_los(R, stars, halo, aniso), sigma_los(R, stars, halo, aniso), rtol=1e-2)
+
+
+def test_raises_outside_its_domain(emulator):
+    stars = Plummer(m_tot=1e6, r_s=0.25)
+    aniso = BaesVanHese(beta_0=0.1, beta_inf=0.4, r_a=0.3, eta=2.0)
+    with pytest.raises(OutOfDomainError, match="gamma = 1.6"):
+        emulator.sigma_los([0.1], stars, Zhao(rho_s=3e7, r_s=0.6, alpha=1.5, beta=4.5, gamma=1.6), aniso)
+    with pytest.raises(OutOfDomainError, match="log10_rs"):
+        emulator.sigma_los([0.1], stars, Zhao(rho_s=3e7, r_s=10.0, alpha=1.5, beta=4.5, gamma=1.0), aniso)
+    with pytest.raises(OutOfDomainError, match="R / R_half"):
+        emulator.sigma_los([3.0], stars, Zhao(rho_s=3e7, r_s=0.6, alpha=1.5, beta=4.5, gamma=1.0), aniso)
