@@ -190,19 +190,9 @@ def _grid(ratio: float, config: DFConfig):
 
 
 def _mass_tables(mass, grid, log_r0, dtype):
-    """Enclosed mass of each component on the grid: closed forms where cheap, otherwise
-    4 pi int rho r^3 ds from the grid start, continued inwards as a power law."""
-    r = jnp.exp(log_r0 + cast(grid.s, dtype))
-    parts = engine.components(mass)
-    tables = []
-    for part in parts:
-        if part.cheap_mass:
-            tables.append(part.mass(r))
-            continue
-        q = FOUR_PI * r**3 * part.density(r)
-        slope = jnp.maximum(jnp.log(q[1] / q[0]) / grid.config.step, 1e-3)
-        tables.append(q[0] / slope + engine.cumulative_before(q, grid, dtype))
-    return parts, tables
+    """Enclosed mass of each component on the grid shifted by ``log_r0`` (see
+    :func:`dynamicall.jeans.engine.component_masses`)."""
+    return engine.component_masses(mass, grid, dtype, jnp.exp(log_r0 + cast(grid.s, dtype)))
 
 
 def _tables(grid, config, tracer, mass, r_a, log_r0, dtype):

@@ -47,6 +47,20 @@ def _radii(x, name: str) -> np.ndarray:
     return arr
 
 
+def _scales(tracer, mass, anisotropy):
+    """Concrete scale radii (kpc) of the models, for the grid's outer reach."""
+    parts = [tracer, *engine.components(mass)]
+    values = [getattr(p, "scale_radius", None) for p in parts] + [getattr(anisotropy, "r_a", None)]
+    out = []
+    for v in values:
+        try:
+            if v is not None and is_concrete(v) and np.ndim(v) == 0:
+                out.append(float(v))
+        except (TypeError, jax.errors.ConcretizationTypeError):
+            pass
+    return out
+
+
 def _check_models(tracer, mass, anisotropy):
     if not isinstance(tracer, Profile):
         raise TypeError(f"tracer must be a Profile, got {type(tracer).__name__}")
@@ -95,7 +109,7 @@ def projected_dispersions(R, tracer, mass, anisotropy, *, config: JeansConfig = 
     dtype = _check_models(tracer, mass, anisotropy)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
-    grid = log_grid_for(R, (), config)
+    grid = log_grid_for(R, (), config, _scales(tracer, mass, anisotropy))
     shape = R.shape
     if method == "kernel":
         los2 = _kernel_los(grid, tracer, mass, anisotropy, dtype)
@@ -148,7 +162,7 @@ def intrinsic_dispersions(r, tracer, mass, anisotropy, *, config: JeansConfig = 
     """
     r = _radii(r, "r")
     dtype = _check_models(tracer, mass, anisotropy)
-    grid = log_grid_for((), r, config)
+    grid = log_grid_for((), r, config, _scales(tracer, mass, anisotropy))
     m = _intrinsic(grid, r.ravel(), tracer, mass, anisotropy, dtype)
     return dict(radial=jnp.sqrt(m["r2"]).reshape(r.shape), tangential=jnp.sqrt(m["t2"]).reshape(r.shape))
 

@@ -78,22 +78,30 @@ def components(mass):
     return mass.components if isinstance(mass, Composite) else (mass,)
 
 
-def cumulative_mass(profile, grid, dtype):
-    """M(<r) on the grid from the density: 4 pi int rho r^3 ds, inner power-law start."""
-    r = cast(grid.r, dtype)
+def cumulative_mass(profile, grid, dtype, r=None):
+    """M(<r) on the grid from the density: 4 pi int rho r^3 ds, inner power-law start.
+
+    ``r`` (default: the grid's radii) may be the grid shifted by a traced factor, as long
+    as it is uniform in ln r with the grid's step.
+    """
+    r = cast(grid.r, dtype) if r is None else r
     q = FOUR_PI * r**3 * profile.density(r)
     h = grid.config.step
     inner_slope = jnp.maximum(jnp.log(q[1] / q[0]) / h, 1e-3)  # 3 - gamma near r_0
     return q[0] / inner_slope + cumulative_before(q, grid, dtype)
 
 
+def component_masses(mass, grid, dtype, r=None):
+    """The enclosed mass of each component of a profile or composite on the grid (closed
+    forms where cheap, :func:`cumulative_mass` otherwise): (components, masses)."""
+    r = cast(grid.r, dtype) if r is None else r
+    parts = components(mass)
+    return parts, [p.mass(r) if p.cheap_mass else cumulative_mass(p, grid, dtype, r) for p in parts]
+
+
 def mass_on_grid(mass, grid, dtype):
-    """Enclosed mass of a profile or composite on the grid (closed forms where cheap)."""
-    r = cast(grid.r, dtype)
-    total = jnp.zeros_like(r)
-    for part in components(mass):
-        total = total + (part.mass(r) if part.cheap_mass else cumulative_mass(part, grid, dtype))
-    return total
+    """Enclosed mass of a profile or composite on the grid."""
+    return sum(component_masses(mass, grid, dtype)[1])
 
 
 def pressure(grid, tracer, mass, anisotropy, dtype):

@@ -92,16 +92,19 @@ class LogGrid:
     r : array
         3D radii (kpc) at which intrinsic quantities are wanted (may be empty).
     config : JeansConfig
+    reach : float
+        Smallest acceptable outer end of the grid (kpc): the grid must reach beyond the
+        profiles' scale radii for the power-law continuation of its tails to be exact.
     """
 
-    def __init__(self, R: np.ndarray, r: np.ndarray, config: JeansConfig):
+    def __init__(self, R: np.ndarray, r: np.ndarray, config: JeansConfig, reach: float = 0.0):
         self.config = config
         self.R = np.asarray(R, dtype=float)
         self.r_targets = np.asarray(r, dtype=float)
         everything = np.concatenate([self.R, self.r_targets])
         h, p = config.step, config.order
         s_lo = np.log(everything.min()) - config.inner
-        s_hi = np.log(everything.max()) + config.outer
+        s_hi = max(np.log(everything.max()) + config.outer, np.log(reach) if reach > 0 else -np.inf)
         n = int(np.ceil((s_hi - s_lo) / h)) + 1
         n = max(n, p + 1)
         self.s = s_lo + h * np.arange(n)
@@ -197,14 +200,21 @@ class LogGrid:
 
 
 @functools.lru_cache(maxsize=64)
-def _cached(R_bytes: bytes, r_bytes: bytes, config: JeansConfig) -> LogGrid:
+def _cached(R_bytes: bytes, r_bytes: bytes, config: JeansConfig, reach: float) -> LogGrid:
     R = np.frombuffer(R_bytes, dtype=float)
     r = np.frombuffer(r_bytes, dtype=float)
-    return LogGrid(R, r, config)
+    return LogGrid(R, r, config, reach)
 
 
-def log_grid_for(R=(), r=(), config: JeansConfig = JeansConfig()) -> LogGrid:
-    """The (cached) grid and operators for projected radii ``R`` and 3D radii ``r`` (kpc)."""
+def log_grid_for(R=(), r=(), config: JeansConfig = JeansConfig(), scales=()) -> LogGrid:
+    """The (cached) grid and operators for projected radii ``R`` and 3D radii ``r`` (kpc).
+
+    ``scales`` (kpc): the models' scale radii, when known; the grid then also reaches
+    ``config.outer`` e-folds beyond the largest of them, rounded up to a whole e-fold so
+    that nearby models share one grid (and one compilation).
+    """
     R = np.ascontiguousarray(np.ravel(np.asarray(R, dtype=float)))
     r = np.ascontiguousarray(np.ravel(np.asarray(r, dtype=float)))
-    return _cached(R.tobytes(), r.tobytes(), config)
+    scales = [float(x) for x in scales if np.isfinite(x) and x > 0]
+    reach = float(np.exp(np.ceil(np.log(max(scales)) + config.outer))) if scales else 0.0
+    return _cached(R.tobytes(), r.tobytes(), config, reach)
