@@ -1,0 +1,194 @@
+"""The forward model of a fit, chosen by one argument: the exact engine or an emulator.
+
+``resolve_forward("exact")`` gives the exact Jeans engine (:mod:`dynamicall.jeans`);
+``resolve_forward("zhao_bvh_plummer")`` loads a shipped emulator by name (or from a
+folder path); an emulator object is used as it is. Both answer the same call,
+``forward.dispersions(R_grid, tracer, mass, anisotropy, quantities)``, on a concrete grid
+of projected radii; the likelihood interpolates from that grid to the stars. So the
+model code is the same for every forward model.
+
+An emulator also has a domain (the box its training covered): :meth:`EmulatorForward.
+log_penalty` is the emulator's smooth domain penalty (0 inside), added to the log
+density, and :func:`dynamicall.infer.spec.ModelSpec` truncates the default priors to the
+domain so that sampling never leaves it.
+
+Example
+-------
+>>> resolve_forward("exact").name
+'exact'
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..jeans import JeansConfig, projected_dispersions
+
+#: Quantity names, as in :func:`dynamicall.jeans.projected_dispersions`.
+QUANTITIES = ("los", "pm_radial", "pm_tangential")
+
+
+class ExactForward:
+    """The exact Jeans engine as a forward model.
+
+    Parameters
+    ----------
+    config : JeansConfig
+        Grid settings; the default, :meth:`JeansConfig.fast`, is accurate to ~3e-7, far
+        below any velocity error.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from dynamicall.profiles import Plummer
+    >>> from dynamicall.anisotropy import Constant
+    >>> p = Plummer(m_tot=1e6, r_s=0.25)
+    >>> out = ExactForward().dispersions(np.array([0.1, 0.2]), p, p, Constant(beta=0.0), ("los",))
+    >>> sorted(out)
+    ['los']
+    """
+
+    name = "exact"
+    quantities = QUANTITIES
+    is_emulator = False
+
+    def __init__(self, config: JeansConfig | None = None):
+        self.config = JeansConfig.fast() if config is None else config
+
+    def dispersions(self, R, tracer, mass, anisotropy, quantities=("los",)):
+        """Projected dispersions (km/s) at concrete radii ``R`` (kpc), as a dict."""
+        out = projected_dispersions(np.asarray(R, dtype=float), tracer, mass, anisotropy, config=self.config)
+        return {q: out[q] for q in quantities}
+
+    def log_penalty(self, tracer, mass, anisotropy):
+        """No domain: always None."""
+        return None
+
+    def R_range(self, tracer):
+        """Radii the forward model covers, kpc: all."""
+        return (0.0, np.inf)
+
+    def check(self, tracer, mass, anisotropy, quantities):
+        """Nothing to check: the exact engine takes any model."""
+
+    def describe(self) -> dict:
+        c = self.config
+        return {"name": "exact", "config": dict(step=c.step, order=c.order, inner=c.inner,
+                                                outer=c.outer, nodes=c.nodes)}
+
+
+class EmulatorForward:
+    """An emulator (see :mod:`dynamicall.emulate`) as a forward model.
+
+    The emulator is switched to ``on_domain="penalty"``: inside a sampler every value is
+    traced, so leaving the domain cannot raise; its smooth penalty is added to the log
+    density instead (and default priors are truncated to the domain).
+
+    Parameters
+    ----------
+    emulator : object
+        Anything with the emulator protocol (:class:`dynamicall.emulate.Emulator`):
+        ``sigma_los``, ``quantities``,
+        ``input_names``, ``bounds``, ``features``, ``R_range``, ``with_on_domain``,
+        ``domain_penalty``.
+    name : str, optional
+        Name shown in outputs (default: the emulator's ``name`` attribute).
+    """
+
+    is_emulator = True
+
+    def __init__(self, emulator, name: str | None = None):
+        missing = [a for a in ("sigma_los", "input_names", "bounds", "features", "R_range",
+                               "domain_penalty", "with_on_domain") if not hasattr(emulator, a)]
+        if missing:
+            raise TypeError(
+                f"forward model {type(emulator).__name__} lacks {missing} of the emulator protocol"
+            )
+        self.emulator = emulator.with_on_domain("penalty")
+        self.name = name or getattr(emulator, "name", None) or type(emulator).__name__
+        self.quantities = _dispersion_names(getattr(emulator, "quantities", ("log_sigma_los",)))
+
+    def dispersions(self, R, tracer, mass, anisotropy, quantities=("los",)):
+        """Emulated projected dispersions (km/s) at radii ``R`` (kpc), as a dict."""
+        R = np.asarray(R, dtype=float)
+        if tuple(quantities) == ("los",):
+            return {"los": self.emulator.sigma_los(R, tracer, mass, anisotropy)}
+        out = self.emulator.projected_dispersions(R, tracer, mass, anisotropy)
+        return {q: out[q] for q in quantities}
+
+    def log_penalty(self, tracer, mass, anisotropy):
+        """The emulator's domain penalty (<= 0, 0 inside the domain)."""
+        return self.emulator.domain_penalty(tracer, mass, anisotropy)
+
+    def R_range(self, tracer):
+        lo, hi = self.emulator.R_range(tracer)
+        return float(lo), float(hi)
+
+    def check(self, tracer, mass, anisotropy, quantities):
+        """Raise ``ValueError`` if the emulator cannot represent this model."""
+        absent = [q for q in quantities if q not in self.quantities]
+        if absent:
+            raise ValueError(
+                f"emulator '{self.name}' provides {list(self.quantities)}, not {absent}; "
+                f"fit proper motions with forward='exact'"
+            )
+        try:
+            self.emulator.features(tracer, mass, anisotropy)
+        except (TypeError, ValueError, AttributeError) as err:
+            raise ValueError(f"emulator '{self.name}' cannot represent this model: {err}") from err
+
+    def describe(self) -> dict:
+        emu = self.emulator
+        return {"name": self.name, "input_names": list(emu.input_names),
+                "bounds": {k: [float(a), float(b)] for k, (a, b) in dict(emu.bounds).items()},
+                "quantities": list(self.quantities)}
+
+
+def _dispersion_names(names) -> tuple:
+    """Emulator output names (card names such as "log_sigma_los") as dispersion names
+    ("los", "pm_radial", "pm_tangential")."""
+    try:
+        from ..emulate.emulator import QUANTITIES as card_names
+    except ImportError:  # pragma: no cover - the emulate package is part of dynamicall
+        card_names = {}
+    return tuple(card_names.get(q, q) for q in names)
+
+
+def resolve_forward(forward="exact"):
+    """The forward model for ``forward``.
+
+    Parameters
+    ----------
+    forward : "exact", an emulator name or folder, an emulator object, or a forward model
+        ``"exact"`` is the exact engine with :meth:`JeansConfig.fast` settings; a
+        :class:`~dynamicall.jeans.JeansConfig` is the exact engine with those settings;
+        any other string is loaded with :func:`dynamicall.emulate.load`.
+
+    Returns
+    -------
+    ExactForward or EmulatorForward
+
+    Example
+    -------
+    >>> from dynamicall.jeans import JeansConfig
+    >>> resolve_forward(JeansConfig()).config.step
+    0.04
+    """
+    if isinstance(forward, (ExactForward, EmulatorForward)):
+        return forward
+    if forward is None or (isinstance(forward, str) and forward.lower() == "exact"):
+        return ExactForward()
+    if isinstance(forward, JeansConfig):
+        return ExactForward(forward)
+    if isinstance(forward, (str, os.PathLike)):
+        try:
+            from ..emulate import load
+        except ImportError as err:
+            raise ImportError(
+                f"forward={forward!r} names an emulator, but dynamicall.emulate cannot be "
+                f"imported ({err}); use forward='exact'"
+            ) from err
+        return EmulatorForward(load(forward), name=os.fspath(forward))
+    return EmulatorForward(forward)

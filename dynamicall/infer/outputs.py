@@ -1,0 +1,273 @@
+"""Outputs of a fit: ``summary.json``, the draws (HDF5; netCDF through ArviZ when it is
+installed), plots, and a printed summary table.
+
+``write_outputs(result, out_dir)`` writes
+
+=====================  ==================================================================
+file                   content
+=====================  ==================================================================
+summary.json           per parameter and derived quantity: mean, std, 5/50/95 %, r_hat,
+                       ESS, unit, prior; run: wall/compile/sampling time, divergences,
+                       ESS per second, forward model, settings, model description
+samples.h5             groups posterior/, derived/, sample_stats/ (arrays chains x draws),
+                       data/ (the fitted data); attributes model, settings (JSON)
+samples.nc             ArviZ InferenceData (only when arviz is installed)
+corner.png             pairwise posterior of the sampled parameters
+sigma_los.png          sigma_los(R): data (binned) with the posterior median and bands
+membership.ecsv        mixture fits: each star with its membership probability
+=====================  ==================================================================
+
+Example
+-------
+>>> print(format_table({"a": {"mean": 1.0, "std": 0.1, "q5": 0.8, "q50": 1.0, "q95": 1.2,
+...                           "r_hat": 1.001, "ess": 812.0, "unit": ""}}).splitlines()[0])
+parameter                      mean        std         5%        50%        95%   r_hat     ESS
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+
+def _stats(x: np.ndarray) -> dict:
+    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+
+    x = np.asarray(x, dtype=float)
+    flat = x.reshape(-1)
+    out = dict(mean=float(np.mean(flat)), std=float(np.std(flat, ddof=1)) if flat.size > 1 else 0.0)
+    q5, q50, q95 = np.percentile(flat, [5, 50, 95])
+    out.update(q5=float(q5), q50=float(q50), q95=float(q95))
+    if x.shape[1] >= 4 and np.ptp(flat) > 0:
+        out["r_hat"] = float(split_gelman_rubin(x))
+        out["ess"] = float(effective_sample_size(x))
+    else:
+        out["r_hat"], out["ess"] = float("nan"), float("nan")
+    return out
+
+
+def summarize(result) -> dict:
+    """Summary of a :class:`~dynamicall.infer.run.FitResult` (JSON-ready dict).
+
+    Returns
+    -------
+    dict with ``parameters`` (site -> stats), ``derived`` (name -> stats), ``run``
+    (timing, divergences, ESS per second, forward, settings) and ``model``.
+    """
+    import jax
+
+    from .. import __version__
+    from .derived import DERIVED
+
+    model = result.model
+    priors = model.priors()
+    params = {}
+    for site, draws in result.samples.items():
+        st = _stats(draws)
+        if site in priors:
+            from .priors import describe_distribution
+
+            st["prior"] = describe_distribution(priors[site])
+        unit = ""
+        try:
+            unit = model.spec.parameter(site).unit
+        except KeyError:
+            unit = "km/s" if site in ("v_sys", "contamination.v_mean") else \
+                ("log10 km/s" if site == "contamination.log10_sigma" else "")
+        st["unit"] = unit
+        params[site] = st
+    derived = {}
+    for name, draws in result.derived().items():
+        st = _stats(draws)
+        st["unit"] = DERIVED[name][0]
+        st["description"] = DERIVED[name][1]
+        derived[name] = st
+    ess = [p["ess"] for p in params.values() if np.isfinite(p["ess"])]
+    t = result.timing
+    import numpyro
+
+    run = dict(
+        forward=model.forward.name,
+        wall_time_s=float(t["wall_time_s"]),
+        compile_time_s=float(t["compile_time_s"]),
+        sampling_time_s=float(t["sampling_time_s"]),
+        divergences=result.divergences,
+        min_ess=float(min(ess)) if ess else float("nan"),
+        ess_per_second=float(min(ess) / t["sampling_time_s"]) if ess else float("nan"),
+        mean_leapfrog_steps=float(np.mean(result.stats["num_steps"])),
+        settings=dict(result.settings),
+        float64=bool(jax.config.jax_enable_x64),
+        versions=dict(dynamicall=__version__, jax=jax.__version__, numpyro=numpyro.__version__),
+    )
+    source = getattr(model.data, "source", None)
+    if source:
+        run["data"] = str(source)
+    return dict(parameters=params, derived=derived, run=run, model=model.describe())
+
+
+def _fmt(x: float) -> str:
+    if not np.isfinite(x):
+        return "nan"
+    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
+        return f"{x:.3e}"
+    return f"{x:.4g}"
+
+
+def format_table(stats: dict) -> str:
+    """Fixed-width table of parameter statistics (one row per entry of ``stats``)."""
+    head = f"{'parameter':24s} {'mean':>10s} {'std':>10s} {'5%':>10s} {'50%':>10s} {'95%':>10s} {'r_hat':>7s} {'ESS':>7s}"
+    lines = [head]
+    for name, s in stats.items():
+        label = name if not s.get("unit") or s["unit"].startswith("log10") else f"{name} [{s['unit']}]"
+        lines.append(
+            f"{label[:24]:24s} {_fmt(s['mean']):>10s} {_fmt(s['std']):>10s} {_fmt(s['q5']):>10s} "
+            f"{_fmt(s['q50']):>10s} {_fmt(s['q95']):>10s} {s['r_hat']:7.3f} {s['ess']:7.0f}"
+        )
+    return "\n".join(lines)
+
+
+def format_summary(summary: dict) -> str:
+    """The printed summary: parameters, derived quantities and run information."""
+    r = summary["run"]
+    s = r["settings"]
+    lines = [format_table(summary["parameters"]), "", "derived quantities:",
+             format_table(summary["derived"]), ""]
+    lines.append(
+        f"forward: {r['forward']}; {s['chains']} chains x ({s['warmup']} warm-up + {s['samples']} draws); "
+        f"divergences: {r['divergences']}"
+    )
+    lines.append(
+        f"wall time {r['wall_time_s']:.1f} s (compilation {r['compile_time_s']:.1f} s, sampling "
+        f"{r['sampling_time_s']:.1f} s); min ESS {r['min_ess']:.0f}, {r['ess_per_second']:.2f} ESS/s"
+    )
+    bad = [k for k, v in summary["parameters"].items() if np.isfinite(v["r_hat"]) and v["r_hat"] > 1.05]
+    if bad:
+        lines.append(f"warning: r_hat > 1.05 for {bad}: run longer chains")
+    if r["divergences"]:
+        n = s["chains"] * s["samples"]
+        lines.append(f"warning: {r['divergences']} divergent transitions in {n} draws: if more than a few, "
+                     f"raise target_accept (e.g. 0.9) or fix a parameter the data cannot constrain")
+    return "\n".join(lines)
+
+
+def write_summary(summary: dict, path) -> None:
+    with open(path, "w") as f:
+        json.dump(summary, f, indent=2, default=_json_default)
+        f.write("\n")
+
+
+def _json_default(x):
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+def save_samples(result, path) -> None:
+    """Write the draws, derived quantities, sampler statistics and data to HDF5."""
+    import h5py
+
+    model = result.model
+    with h5py.File(path, "w") as f:
+        for group, content in (("posterior", result.samples), ("derived", result.derived()),
+                               ("sample_stats", result.stats)):
+            g = f.create_group(group)
+            for name, arr in content.items():
+                g.create_dataset(name, data=np.asarray(arr))
+        d = f.create_group("data")
+        for name in ("R", "v", "v_err", "pm_R", "pm_T", "pm_R_err", "pm_T_err", "sigma", "sigma_err"):
+            arr = getattr(model.data, name, None)
+            if arr is not None:
+                d.create_dataset(name, data=np.asarray(arr))
+        f.attrs["model"] = json.dumps(model.describe(), default=_json_default)
+        f.attrs["settings"] = json.dumps(result.settings)
+        f.attrs["forward"] = model.forward.name
+        f.attrs["layout"] = "arrays are (chains, draws); units in summary.json"
+
+
+def load_samples(path) -> dict:
+    """Read a ``samples.h5`` written by :func:`save_samples`.
+
+    Returns
+    -------
+    dict with ``posterior``, ``derived``, ``sample_stats``, ``data`` (dicts of arrays)
+    and ``model``, ``settings`` (dicts).
+    """
+    import h5py
+
+    out = {}
+    with h5py.File(path, "r") as f:
+        for group in ("posterior", "derived", "sample_stats", "data"):
+            out[group] = {k: np.asarray(v) for k, v in f[group].items()} if group in f else {}
+        out["model"] = json.loads(f.attrs["model"])
+        out["settings"] = json.loads(f.attrs["settings"])
+    return out
+
+
+def to_inference_data(result):
+    """The draws as an ArviZ ``InferenceData`` (or DataTree, ArviZ >= 1).
+
+    Raises
+    ------
+    ImportError
+        If arviz is not installed (it is optional: ``pip install arviz``).
+    """
+    try:
+        import arviz as az
+    except ImportError:
+        raise ImportError(
+            "to_inference_data needs arviz, an optional dependency: pip install arviz "
+            "(the draws are always written to samples.h5)"
+        ) from None
+    posterior = {k: np.asarray(v) for k, v in result.samples.items()}
+    posterior.update({k: np.asarray(v) for k, v in result.derived().items()})
+    stats = {k: np.asarray(v) for k, v in result.stats.items()}
+    stats["diverging"] = stats["diverging"].astype(bool)
+    try:
+        return az.from_dict({"posterior": posterior, "sample_stats": stats})
+    except TypeError:
+        return az.from_dict(posterior=posterior, sample_stats=stats)
+
+
+def write_outputs(result, out_dir, plots: bool = True) -> dict:
+    """Write every output of a fit to ``out_dir`` (created if needed).
+
+    Returns
+    -------
+    dict name -> path of what was written (``netcdf`` only with arviz; ``corner`` and
+    ``sigma_los`` only with ``plots``).
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {}
+    summary = summarize(result)
+    paths["summary"] = os.path.join(out_dir, "summary.json")
+    write_summary(summary, paths["summary"])
+    paths["samples"] = os.path.join(out_dir, "samples.h5")
+    save_samples(result, paths["samples"])
+    try:
+        idata = to_inference_data(result)
+    except ImportError:
+        idata = None
+    if idata is not None:
+        paths["netcdf"] = os.path.join(out_dir, "samples.nc")
+        try:
+            idata.to_netcdf(paths["netcdf"])
+        except (ImportError, ValueError) as err:  # no netCDF engine installed
+            paths.pop("netcdf")
+            print(f"note: ArviZ InferenceData not written ({err})")
+    if result.model.likelihood == "mixture":
+        paths["membership"] = os.path.join(out_dir, "membership.ecsv")
+        table = result.model.data.to_table()
+        table["p_member"] = result.model.membership(result.samples)
+        table.write(paths["membership"], format="ascii.ecsv", overwrite=True)
+    if plots:
+        from .plots import corner_plot, dispersion_plot
+
+        paths["corner"] = os.path.join(out_dir, "corner.png")
+        corner_plot(result, paths["corner"])
+        paths["sigma_los"] = os.path.join(out_dir, "sigma_los.png")
+        dispersion_plot(result, paths["sigma_los"])
+    return paths

@@ -1,0 +1,514 @@
+"""Running NUTS: vectorised (or device-parallel) chains, progress bars, checkpoints.
+
+:func:`sample` drives numpyro's NUTS kernel (:func:`numpyro.infer.hmc.hmc`) itself: the
+chains are advanced together in compiled chunks of iterations (``lax.scan`` over
+``vmap``-ed chains; ``pmap`` over devices with ``chain_method="parallel"``). Between
+chunks it updates a progress bar and, when asked, writes a checkpoint (sampler state and
+the draws so far), so that an interrupted run resumes where it stopped with
+``resume=True``. The compiled chunk is cached on the model, so repeated runs with the
+same settings do not compile again.
+
+Example
+-------
+>>> from dynamicall.data import StarCatalog
+>>> from dynamicall.infer import KinematicModel, ModelSpec, sample
+>>> cat = StarCatalog.from_arrays(R=[0.1, 0.2, 0.4, 0.8], v=[3.0, -5.0, 8.0, -1.0],
+...                               v_err=[1.0] * 4, R_half=0.25)
+>>> spec = ModelSpec("plummer", "plummer", "constant", R_half=0.25,
+...                  priors={"halo.log10_r_s": -0.6, "anisotropy.beta": 0.0})
+>>> model = KinematicModel(spec, cat)
+>>> model.sites
+('halo.log10_m_tot', 'v_sys')
+>>> result = sample(model, warmup=20, samples=20, chains=1)  # doctest: +SKIP
+>>> result.samples["halo.log10_m_tot"].shape  # doctest: +SKIP
+(1, 20)
+
+(Sampling is exercised by tests/test_infer.py; a doctest would spend ~20 s compiling.)
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+CHAIN_METHODS = ("vectorized", "parallel")
+STAT_FIELDS = ("diverging", "num_steps", "accept_prob", "potential_energy", "step_size")
+CHECKPOINT_VERSION = 1
+
+
+@dataclasses.dataclass
+class FitResult:
+    """The outcome of a NUTS run.
+
+    Attributes
+    ----------
+    model : KinematicModel
+        The model that was sampled.
+    samples : dict
+        site -> array (chains, draws) of post-warm-up draws.
+    stats : dict
+        Per-draw sampler statistics (chains, draws): ``diverging``, ``num_steps``,
+        ``accept_prob``, ``potential_energy``, ``step_size``.
+    settings : dict
+        warmup, samples, chains, seed, chain_method, target_accept, max_tree_depth,
+        dense_mass, chunk.
+    timing : dict
+        ``wall_time_s`` (whole run, compilation included), ``compile_time_s``,
+        ``sampling_time_s``.
+    """
+
+    model: object
+    samples: dict
+    stats: dict
+    settings: dict
+    timing: dict
+    _derived: dict | None = None
+
+    @property
+    def num_chains(self) -> int:
+        return next(iter(self.samples.values())).shape[0]
+
+    @property
+    def num_draws(self) -> int:
+        return next(iter(self.samples.values())).shape[1]
+
+    @property
+    def divergences(self) -> int:
+        return int(np.sum(self.stats["diverging"]))
+
+    def draws(self, site: str) -> np.ndarray:
+        """All draws of ``site`` (or of a derived quantity), chains concatenated."""
+        if site in self.samples:
+            return np.asarray(self.samples[site]).reshape(-1)
+        return np.asarray(self.derived()[site]).reshape(-1)
+
+    def derived(self) -> dict:
+        """Derived quantities per draw (see :mod:`dynamicall.infer.derived`), cached."""
+        if self._derived is None:
+            from .derived import derived_quantities
+
+            self._derived = derived_quantities(self.model, self.samples)
+        return self._derived
+
+    def summary(self) -> dict:
+        """Per-parameter statistics and run information (see :func:`outputs.summarize`)."""
+        from .outputs import summarize
+
+        return summarize(self)
+
+    def save(self, out_dir, plots: bool = True) -> dict:
+        """Write summary.json, samples and plots to ``out_dir`` (see :func:`outputs.write_outputs`)."""
+        from .outputs import write_outputs
+
+        return write_outputs(self, out_dir, plots=plots)
+
+
+# ---------------------------------------------------------------------- sampler
+def _settings(warmup, samples, chains, seed, chain_method, target_accept, max_tree_depth,
+              dense_mass, chunk) -> dict:
+    for name, value, low in (("warmup", warmup, 1), ("samples", samples, 1), ("chains", chains, 1)):
+        if int(value) != value or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    if chain_method not in CHAIN_METHODS:
+        raise ValueError(f"chain_method must be one of {CHAIN_METHODS}; got {chain_method!r}")
+    if not 0 < target_accept < 1:
+        raise ValueError(f"target_accept must be in (0, 1); got {target_accept!r}")
+    if int(max_tree_depth) != max_tree_depth or not 1 <= max_tree_depth <= 15:
+        raise ValueError(f"max_tree_depth must be an integer in [1, 15]; got {max_tree_depth!r}")
+    total = int(warmup) + int(samples)
+    if chunk is None:
+        n_chunks = max(1, math.ceil(total / 50))
+        chunk = math.ceil(total / n_chunks)
+    if int(chunk) != chunk or chunk < 1:
+        raise ValueError(f"chunk must be an integer >= 1; got {chunk!r}")
+    return dict(warmup=int(warmup), samples=int(samples), chains=int(chains), seed=int(seed),
+                chain_method=chain_method, target_accept=float(target_accept),
+                max_tree_depth=int(max_tree_depth), dense_mass=bool(dense_mass), chunk=int(chunk))
+
+
+class _Sampler:
+    """Compiled pieces of one NUTS configuration for one model (see :func:`_sampler_for`)."""
+
+    def __init__(self, model, s):
+        from numpyro.distributions.transforms import biject_to
+        from numpyro.infer.hmc import hmc
+        from numpyro.infer.util import get_potential_fn
+
+        self.model = model
+        self.settings = s
+        priors = model.priors()
+        transforms = {site: biject_to(prior.support) for site, prior in priors.items()}
+        potential_fn, postprocess_fn = get_potential_fn(model, transforms)
+        self.sites = tuple(sorted(priors))
+        self.dtype = jnp.result_type(float)
+        self.postprocess_fn = postprocess_fn
+        self.potential_fn = potential_fn
+        self._init = None
+        self.init_kernel, self.sample_kernel = hmc(potential_fn=potential_fn, algo="NUTS")
+        self.n_devices = 1
+        if s["chain_method"] == "parallel":
+            self.n_devices = math.gcd(jax.local_device_count(), s["chains"])
+        self._compiled = None
+        self.compile_time = 0.0
+
+    def _init_fn(self):
+        """One compiled program: potential, gradient and NUTS initial state per chain."""
+        if self._init is None:
+            from numpyro.infer.util import ParamInfo
+
+            s = self.settings
+            dense = [tuple(self.sites)] if s["dense_mass"] else []
+            potential = self.potential_fn
+
+            def one(z, key):
+                pe, grad = jax.value_and_grad(potential)(z)
+                ok = jnp.isfinite(pe)
+                for g in jax.tree_util.tree_leaves(grad):
+                    ok &= jnp.all(jnp.isfinite(g))
+                state = self.init_kernel(
+                    ParamInfo(z, pe, grad), num_warmup=s["warmup"], target_accept_prob=s["target_accept"],
+                    max_tree_depth=s["max_tree_depth"], dense_mass=dense, rng_key=key,
+                )
+                return state, ok
+
+            self._init = jax.jit(jax.vmap(one))
+        return self._init
+
+    def init_state(self, seed, tries: int = 100):
+        """Initial states: points uniform in (-2, 2) in unconstrained space (numpyro's
+        ``init_to_uniform``), redrawn where the potential or its gradient is not finite."""
+        n = self.settings["chains"]
+        rng = np.random.default_rng(seed)
+        keys = jax.random.split(jax.random.PRNGKey(seed), n)
+        z = {k: rng.uniform(-2.0, 2.0, n) for k in self.sites}
+        init = self._init_fn()
+        for _ in range(tries):
+            state, ok = init({k: jnp.asarray(v, self.dtype) for k, v in z.items()}, keys)
+            ok = np.asarray(ok)
+            if ok.all():
+                return self._to_devices(state)
+            for k in z:
+                z[k] = np.where(ok, z[k], rng.uniform(-2.0, 2.0, n))
+        raise RuntimeError(
+            f"no finite log density at {tries} random initial points: check the priors and the data"
+        )
+
+    def _to_devices(self, state):
+        if self.n_devices == 1:
+            return state
+        n = self.n_devices
+        return jax.tree_util.tree_map(lambda x: x.reshape((n, x.shape[0] // n) + x.shape[1:]), state)
+
+    def from_devices(self, tree):
+        """Device layout (n_dev, per_dev, ...) -> chain layout (chains, ...)."""
+        if self.n_devices == 1:
+            return tree
+        return jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), tree)
+
+    def chunk_fn(self):
+        chunk = self.settings["chunk"]
+        sample_kernel, post = self.sample_kernel, self.postprocess_fn
+
+        def run(state):
+            def body(st, _):
+                st = jax.vmap(sample_kernel)(st)
+                out = (jax.vmap(post)(st.z), st.diverging, st.num_steps, st.accept_prob,
+                       st.potential_energy, st.adapt_state.step_size)
+                return st, out
+
+            state, outs = jax.lax.scan(body, state, None, length=chunk)
+            # (chunk, chains, ...) -> (chains, chunk, ...)
+            return state, jax.tree_util.tree_map(lambda x: jnp.swapaxes(x, 0, 1), outs)
+
+        return run
+
+    def compiled(self, state):
+        if self._compiled is None:
+            t0 = time.perf_counter()
+            fn = self.chunk_fn()
+            if self.n_devices > 1:
+                self._compiled = jax.pmap(fn).lower(state).compile()
+            else:
+                self._compiled = jax.jit(fn, donate_argnums=0).lower(state).compile()
+            self.compile_time = time.perf_counter() - t0
+        return self._compiled
+
+
+_SAMPLERS: "collections.OrderedDict[str, _Sampler]" = collections.OrderedDict()
+_MAX_SAMPLERS = 8
+
+
+def _sampler_for(model, s) -> _Sampler:
+    """The compiled sampler for this model and settings: reused by any model with the same
+    components, priors, forward model and data (in this process), so that repeated fits
+    (other seeds, resumed runs, a notebook re-run) do not compile again."""
+    key = _fingerprint(model, {k: v for k, v in s.items() if k != "seed"}) + str(jax.config.jax_enable_x64)
+    if key in _SAMPLERS:
+        _SAMPLERS.move_to_end(key)
+        return _SAMPLERS[key]
+    sampler = _Sampler(model, s)
+    _SAMPLERS[key] = sampler
+    while len(_SAMPLERS) > _MAX_SAMPLERS:
+        _SAMPLERS.popitem(last=False)
+    return sampler
+
+
+# ---------------------------------------------------------------------- checkpoints
+def _fingerprint(model, s) -> str:
+    h = hashlib.sha256()
+    d = model.data
+    for name in ("R", "v", "v_err", "sigma", "sigma_err", "pm_R", "pm_T"):
+        arr = getattr(d, name, None)
+        if arr is not None:
+            h.update(np.ascontiguousarray(arr, dtype=float).tobytes())
+    desc = dict(sites=list(model.sites), model=model.describe(), settings=s)
+    h.update(json.dumps(desc, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _leaves(tree):
+    out = []
+    for x in jax.tree_util.tree_leaves(tree):
+        x = jax.device_get(x)
+        if jnp.issubdtype(getattr(x, "dtype", np.float64), jax.dtypes.prng_key):
+            x = jax.device_get(jax.random.key_data(x))
+        out.append(np.asarray(x))
+    return out
+
+
+def save_checkpoint(path, sampler: _Sampler, state, collected: dict, done: int, meta: dict):
+    """Write sampler state and draws so far to ``path`` (npz), atomically."""
+    arrays = {f"state_{i}": leaf for i, leaf in enumerate(_leaves(sampler.from_devices(state)))}
+    for name, value in collected.items():
+        arrays[f"out_{name}"] = value
+    info = dict(meta, done=int(done), version=CHECKPOINT_VERSION)
+    arrays["meta"] = np.frombuffer(json.dumps(info).encode(), dtype=np.uint8)
+    tmp = f"{path}.tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def check_checkpoint(path, fingerprint: str) -> dict:
+    """The metadata of checkpoint ``path``; ``ValueError`` if it belongs to another run."""
+    with np.load(path) as f:
+        meta = json.loads(bytes(f["meta"]).decode())
+    if meta.get("version") != CHECKPOINT_VERSION or meta.get("fingerprint") != fingerprint:
+        raise ValueError(
+            f"checkpoint '{path}' was written for another model, data set or run settings; "
+            f"delete it or run without resume"
+        )
+    return meta
+
+
+def load_checkpoint(path, sampler: _Sampler, template, fingerprint: str):
+    """Read a checkpoint written by :func:`save_checkpoint` for the same run.
+
+    Returns
+    -------
+    (state, collected, meta)
+
+    Raises
+    ------
+    ValueError
+        If the checkpoint belongs to another model, data set or settings.
+    """
+    meta = check_checkpoint(path, fingerprint)
+    with np.load(path) as f:
+        flat, treedef = jax.tree_util.tree_flatten(sampler.from_devices(template))
+        leaves = [f[f"state_{i}"] for i in range(len(flat))]
+        collected = {k[4:]: f[k] for k in f.files if k.startswith("out_")}
+    restored = []
+    for old, new in zip(flat, leaves):
+        if jnp.issubdtype(old.dtype, jax.dtypes.prng_key):
+            new = jax.random.wrap_key_data(new)
+        elif np.shape(old) != new.shape:
+            raise ValueError(f"checkpoint '{path}' does not match the sampler state (shape {new.shape})")
+        restored.append(jnp.asarray(new, dtype=old.dtype) if not jnp.issubdtype(old.dtype, jax.dtypes.prng_key) else new)
+    state = jax.tree_util.tree_unflatten(treedef, restored)
+    return sampler._to_devices(state), collected, meta
+
+
+# ---------------------------------------------------------------------- driver
+def sample(model, *, warmup: int = 500, samples: int = 500, chains: int = 2, seed: int = 0,
+           chain_method: str = "vectorized", progress: bool = True, checkpoint=None,
+           resume: bool = False, target_accept: float = 0.8, max_tree_depth: int = 8,
+           dense_mass: bool = True, chunk: int | None = None, stop_after: int | None = None) -> FitResult:
+    """Sample a :class:`~dynamicall.infer.models.KinematicModel` with NUTS.
+
+    Parameters
+    ----------
+    model : KinematicModel
+        The model (or any numpyro model exposing ``sites``, ``data``, ``forward``).
+    warmup, samples : int
+        Warm-up (adaptation) and kept iterations per chain.
+    chains : int
+        Number of chains.
+    seed : int
+        Random seed (initial points, momenta).
+    chain_method : {"vectorized", "parallel"}
+        "vectorized" runs all chains in one vmapped program (one device);
+        "parallel" spreads them over the local devices with pmap (on a CPU, start Python
+        with ``XLA_FLAGS=--xla_force_host_platform_device_count=N``), vectorising within
+        each device.
+    progress : bool
+        Show a progress bar (tqdm) with phase, divergences and step size.
+    checkpoint : path, optional
+        File (``.npz``) to which the state and the draws are written after every chunk.
+    resume : bool
+        Continue from ``checkpoint`` if it exists (same model, data and settings).
+    target_accept, max_tree_depth, dense_mass
+        NUTS settings (numpyro's ``target_accept_prob``, ``max_tree_depth``,
+        ``dense_mass``). The defaults differ from numpyro's (depth 10, diagonal mass):
+        a dense mass matrix follows the correlated rho_s-r_s-gamma ridge of Jeans
+        posteriors, and depth 8 (at most 255 leapfrog steps) stops vectorised chains
+        from waiting on one chain's rare 1023-step trajectory; on the shipped mock
+        (Zhao + Baes-van Hese) the two together gave 3.5x the effective samples per
+        second of numpyro's defaults.
+    chunk : int, optional
+        Iterations per compiled chunk (default: about 50, dividing the run evenly).
+    stop_after : int, optional
+        Stop after this many chunks (the checkpoint lets a later call resume); for tests
+        and time-sliced jobs.
+
+    Returns
+    -------
+    FitResult, or None when ``stop_after`` ended the run before its last iteration.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        Re-raised after an interrupt, once the last completed chunk is checkpointed.
+    """
+    s = _settings(warmup, samples, chains, seed, chain_method, target_accept, max_tree_depth,
+                  dense_mass, chunk)
+    t_start = time.perf_counter()
+    fingerprint = _fingerprint(model, s)
+    resuming = checkpoint is not None and resume and os.path.exists(checkpoint)
+    if resuming:
+        check_checkpoint(checkpoint, fingerprint)
+    sampler = _sampler_for(model, s)
+    state = sampler.init_state(s["seed"])
+    collected: dict = {}
+    done = 0
+    elapsed_before = 0.0
+    if resuming:
+        state, collected, meta = load_checkpoint(checkpoint, sampler, state, fingerprint)
+        done = int(meta["done"])
+        elapsed_before = float(meta.get("sampling_time_s", 0.0))
+    compile_before = sampler._compiled is not None
+    run_chunk = sampler.compiled(state)
+    compile_time = 0.0 if compile_before else sampler.compile_time
+
+    total = s["warmup"] + s["samples"]
+    chunk = s["chunk"]
+    n_chunks = math.ceil(total / chunk)
+    bar = _progress(progress, total, done, model.forward.name, s["chains"])
+    t_sampling = time.perf_counter()
+    chunks_run = 0
+    try:
+        while done < total:
+            if stop_after is not None and chunks_run >= stop_after:
+                break
+            state, outs = run_chunk(state)
+            outs = jax.device_get(sampler.from_devices(outs))
+            z, *stats = outs
+            new = {f"z:{k}": np.asarray(v) for k, v in z.items()}
+            new.update({f"stat:{name}": np.asarray(v) for name, v in zip(STAT_FIELDS, stats)})
+            for k, v in new.items():
+                collected[k] = v if k not in collected else np.concatenate([collected[k], v], axis=1)
+            done += chunk
+            chunks_run += 1
+            if bar is not None:
+                _update_bar(bar, collected, done, total, s["warmup"], chunk)
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, sampler, state, collected, done,
+                                dict(fingerprint=fingerprint,
+                                     sampling_time_s=elapsed_before + time.perf_counter() - t_sampling,
+                                     settings=s))
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        where = f"; the last completed chunk is saved in '{checkpoint}': resume with resume=True" \
+            if checkpoint is not None else ""
+        print(f"interrupted after {done} of {total} iterations{where}", file=sys.stderr)
+        raise
+    if bar is not None:
+        bar.close()
+    sampling_time = elapsed_before + time.perf_counter() - t_sampling
+    if done < total:
+        return None
+    lo, hi = s["warmup"], s["warmup"] + s["samples"]
+    samples_out = {site: collected[f"z:{site}"][:, lo:hi] for site in model.sites}
+    stats_out = {k[5:]: v[:, lo:hi] for k, v in collected.items() if k.startswith("stat:")}
+    timing = dict(wall_time_s=time.perf_counter() - t_start + elapsed_before,
+                  compile_time_s=compile_time, sampling_time_s=sampling_time, n_chunks=n_chunks)
+    return FitResult(model=model, samples=samples_out, stats=stats_out, settings=s, timing=timing)
+
+
+def _progress(enabled, total, done, name, chains):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=min(done, total), desc=f"NUTS ({name}, {chains} chains) warmup",
+               unit="it", dynamic_ncols=True, file=sys.stderr)
+    bar.base_desc = f"NUTS ({name}, {chains} chains)"
+    return bar
+
+
+def _update_bar(bar, collected, done, total, warmup, chunk):
+    phase = "warmup" if done <= warmup else "sample"
+    bar.set_description(f"{bar.base_desc} {phase}", refresh=False)
+    div = collected["stat:diverging"]
+    kept = int(np.sum(div[:, warmup:])) if div.shape[1] > warmup else 0
+    bar.set_postfix(step=f"{float(np.mean(collected['stat:step_size'][:, -1])):.3g}",
+                    leapfrog=f"{float(np.mean(collected['stat:num_steps'][:, -chunk:])):.0f}",
+                    divergences=kept, refresh=False)
+    bar.update(min(done, total) - bar.n)
+
+
+def fit(data, *, tracer="plummer", halo="zhao", anisotropy="baes-van-hese", forward="exact",
+        priors=None, R_half=None, stellar_mass=None, likelihood=None, proper_motions=False,
+        grid_points: int = 32, **run_kwargs) -> FitResult:
+    """Fit a catalogue (or binned profile): build the spec and model, then :func:`sample`.
+
+    Parameters
+    ----------
+    data : StarCatalog, BinnedProfile or path
+        The data (a path is read with :meth:`StarCatalog.read`).
+    tracer, halo, anisotropy, forward, priors, R_half, stellar_mass
+        See :class:`~dynamicall.infer.spec.ModelSpec`; priors of nuisance sites
+        (``v_sys``, ``contamination.*``) go to the model. ``R_half`` defaults to the
+        catalogue's.
+    likelihood, proper_motions, grid_points
+        See :class:`~dynamicall.infer.models.KinematicModel`.
+    **run_kwargs
+        Passed to :func:`sample` (warmup, samples, chains, seed, checkpoint, ...).
+
+    Returns
+    -------
+    FitResult
+    """
+    from ..data import StarCatalog
+    from .models import KinematicModel
+    from .spec import ModelSpec
+
+    if isinstance(data, (str, os.PathLike)):
+        data = StarCatalog.read(data)
+    priors = dict(priors or {})
+    nuisance = {k: priors.pop(k) for k in list(priors) if k == "v_sys" or k.startswith("contamination.")}
+    spec = ModelSpec(tracer, halo, anisotropy, R_half=R_half if R_half is not None else data.R_half,
+                     priors=priors, stellar_mass=stellar_mass, forward=forward)
+    model = KinematicModel(spec, data, likelihood=likelihood, proper_motions=proper_motions,
+                           grid_points=grid_points, priors=nuisance)
+    return sample(model, **run_kwargs)
