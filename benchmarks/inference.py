@@ -27,6 +27,7 @@ import pathlib
 import time
 
 import numpy as np
+from timing import median_time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -72,14 +73,7 @@ def gradient_time(model, chains, repeat=7, number=20):
 
     batch = {k: jnp.full((chains,), v) for k, v in model.reference().items()}
     fn = jax.jit(jax.vmap(jax.value_and_grad(lambda v: model.log_likelihood(v) + model.log_penalty(v))))
-    jax.block_until_ready(fn(batch))
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            jax.block_until_ready(fn(batch))
-        times.append((time.perf_counter() - t0) / number)
-    return float(np.median(times))
+    return median_time(fn, batch, repeat=repeat, number=number)
 
 
 def interval_contains(draws, value, level=95.0):

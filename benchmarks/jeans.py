@@ -19,17 +19,9 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from timing import median_time
 
 
-def median_time(fn, *args, repeat=7, number=1):
-    fn(*args)  # warm-up / compile
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            jax.block_until_ready(fn(*args))
-        times.append((time.perf_counter() - t0) / number)
-    return float(np.median(times))
 
 
 def main():
