@@ -260,16 +260,13 @@ def _evaluation_radii(spec, design, grid_points=32):
     -------
     (R_eval, interpolate, R_unique, inverse)
     """
-    from ..jeans import log_grid
+    from .forward import evaluation_grid
 
     R_unique, inverse = np.unique(design.R, return_inverse=True)
     lo, hi = spec.forward.R_range(spec.build(spec.reference())[0])
     if R_unique.size <= grid_points and R_unique[0] >= lo and R_unique[-1] <= hi:
         return R_unique, False, R_unique, inverse
-    g_lo, g_hi = max(R_unique[0], lo), min(R_unique[-1], hi)
-    if not g_hi > g_lo * (1 + 1e-6):
-        g_lo, g_hi = g_lo / 1.5, g_lo * 1.5
-    return log_grid(g_lo, g_hi, grid_points), True, R_unique, inverse
+    return evaluation_grid(R_unique, (lo, hi), grid_points), True, R_unique, inverse
 
 
 def _variances(spec, design, quantities, sites):

@@ -24,7 +24,7 @@ import os
 
 import numpy as np
 
-from ..jeans import JeansConfig, projected_dispersions
+from ..jeans import JeansConfig, log_grid, projected_dispersions
 
 #: Quantity names, as in :func:`dynamicall.jeans.projected_dispersions`.
 QUANTITIES = ("los", "pm_radial", "pm_tangential")
@@ -144,6 +144,23 @@ class EmulatorForward:
         return {"name": self.name, "input_names": list(emu.input_names),
                 "bounds": {k: [float(a), float(b)] for k, (a, b) in dict(emu.bounds).items()},
                 "quantities": list(self.quantities)}
+
+
+def evaluation_grid(R, R_range, n: int) -> np.ndarray:
+    """The log grid of ``n`` radii (kpc) on which a forward model is run for data at
+    projected radii ``R``: from the smallest positive radius to the largest, clipped to
+    the forward model's ``R_range``; a small grid (x/÷ 1.5) around a single radius.
+
+    Example
+    -------
+    >>> evaluation_grid(np.array([0.0, 0.1, 2.0]), (0.02, 1.0), 3)
+    array([0.1       , 0.31622777, 1.        ])
+    """
+    R = np.asarray(R, dtype=float)
+    lo, hi = max(float(R[R > 0].min()), R_range[0]), min(float(R.max()), R_range[1])
+    if not hi > lo * (1 + 1e-6):
+        lo, hi = lo / 1.5, lo * 1.5
+    return log_grid(lo, hi, n)
 
 
 def _dispersion_names(names) -> tuple:

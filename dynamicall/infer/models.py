@@ -27,8 +27,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..data import BinnedProfile, StarCatalog
-from ..jeans import interp_loglog, log_grid
+from ..jeans import interp_loglog
 from . import likelihoods as lk
+from .forward import evaluation_grid
 from .priors import describe_distribution, parse_prior, uniform
 from .spec import ModelSpec
 
@@ -108,9 +109,7 @@ class KinematicModel:
         positive = R[R > 0]
         if positive.size == 0:
             raise ValueError("every star is at R = 0; projected radii are needed")
-        lo, hi = float(positive.min()), float(R.max())
         f_lo, f_hi = self.spec.forward.R_range(tracer)
-        g_lo, g_hi = max(lo, f_lo), min(hi, f_hi)
         outside = int(np.sum((R < f_lo) | (R > f_hi)))
         if outside:
             warnings.warn(
@@ -119,11 +118,9 @@ class KinematicModel:
                 f"extrapolated as power laws",
                 stacklevel=3,
             )
-        if not g_hi > g_lo * (1 + 1e-6):
-            g_lo, g_hi = g_lo / 1.5, g_lo * 1.5  # a single radius: a small grid around it
-        self.R_grid = log_grid(g_lo, g_hi, n)
+        self.R_grid = evaluation_grid(R, (f_lo, f_hi), n)
         # stars at R = 0 (rounding) take the innermost radius: sigma_los is flat there
-        self.R_data = np.maximum(R, lo)
+        self.R_data = np.maximum(R, positive.min())
 
     def _nuisance_priors(self, user):
         out = {}
