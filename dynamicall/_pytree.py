@@ -100,18 +100,81 @@ def check_range(owner: str, name: str, value, meta) -> None:
         raise ValueError(f"{owner}.{name} must be finite and in {allowed}; got {value!r}")
 
 
+def as_parameter_value(owner: str, name: str, value, kind: str):
+    """A user's value of parameter ``owner.name`` as something JAX can hold: Quantities
+    converted to the internal unit of ``kind``, lists and tuples of numbers made arrays.
+
+    Raises
+    ------
+    ValueError
+        For a string (``"1 kpc"``: pass ``1 * u.kpc`` or the number in internal units), a
+        unit of the wrong kind, or anything that is not numeric.
+
+    Example
+    -------
+    >>> as_parameter_value("Zhao", "r_s", [1.0, 2.0], "length").tolist()
+    [1.0, 2.0]
+    """
+    from .units import INTERNAL_UNITS
+
+    if isinstance(value, (str, bytes)):
+        raise ValueError(
+            f"{owner}.{name} must be a number, an array or an astropy Quantity; got the string "
+            f"{value!r}: write it as a number in {INTERNAL_UNITS.get(kind) or 'internal units'} "
+            f"or as a Quantity (e.g. 1.0 * astropy.units.kpc)"
+        )
+    try:
+        converted = to_internal(value, kind)
+    except ValueError as err:
+        raise ValueError(f"{owner}.{name}: {err}") from None
+    if isinstance(converted, (list, tuple)):
+        try:
+            converted = np.asarray(converted, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{owner}.{name} must hold numbers; got {value!r}"
+            ) from None
+    elif isinstance(converted, np.ndarray) and not np.issubdtype(converted.dtype, np.number) \
+            and converted.dtype != bool:
+        raise ValueError(f"{owner}.{name} must hold numbers; got an array of {converted.dtype}")
+    return converted
+
+
+def check_batch_shapes(owner: str, values: dict) -> None:
+    """Raise ``ValueError`` when the parameters' array shapes do not broadcast together
+    (e.g. ``rho_s`` with 3 values and ``r_s`` with 2), naming each parameter's shape.
+
+    Example
+    -------
+    >>> check_batch_shapes("Zhao", {"rho_s": np.ones(3), "r_s": np.ones(3), "gamma": 1.0})
+    """
+    shapes = {k: np.shape(v) for k, v in values.items()}
+    try:
+        np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        listed = ", ".join(f"{k} {s}" for k, s in shapes.items() if s != ())
+        raise ValueError(
+            f"{owner}: parameter batch shapes do not match ({listed}); give every batched "
+            f"parameter the same length (or a single number)"
+        ) from None
+
+
 def _post_init(self):
     owner = type(self).__name__
+    leaves = {}
     for f in dataclasses.fields(self):
         if f.metadata.get("static", True):
             continue
         value = getattr(self, f.name)
         if f.metadata["kind"] is None:
             continue
-        converted = to_internal(value, f.metadata["kind"])
+        converted = as_parameter_value(owner, f.name, value, f.metadata["kind"])
         if converted is not value:
             object.__setattr__(self, f.name, converted)
         check_range(owner, f.name, converted, f.metadata)
+        leaves[f.name] = converted
+    if all(is_concrete(v) for v in leaves.values()):
+        check_batch_shapes(owner, leaves)
     leaves = [getattr(self, n) for n in self._leaf_names]
     if all(is_concrete(v) for v in leaves):
         self._validate()

@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
-
 import numpy as np
 
-from .units import KMS_PER_KPC_MASYR, to_internal
+from .units import KMS_PER_KPC_MASYR, parse_quantity, to_internal  # noqa: F401 (parse_quantity: re-exported)
 
 #: Columns of the catalogue schema and their physical kinds.
 REQUIRED = ("v", "v_err")
@@ -513,10 +511,9 @@ class StarCatalog:
     def binned(self, n_bins: int = 8, *, v_sys=None, quantity: str = "los") -> BinnedProfile:
         """Maximum-likelihood dispersion in bins of equal star counts.
 
-        In each bin, sigma maximises sum_i ln N(v_i | v_sys, sigma^2 + v_err_i^2) (the
-        systemic velocity is the error-weighted mean of all stars unless given); its error
-        is the Cramer-Rao bound 1 / sqrt(sum_i 2 sigma^2 / (sigma^2 + v_err_i^2)^2). Bin
-        radii are the median R of their stars. Used for plots and to make binned data.
+        The estimator is :func:`dynamicall.binning.binned_dispersion`; the systemic
+        velocity is the error-weighted mean of all stars unless given. Used for plots and
+        to make binned data.
 
         Parameters
         ----------
@@ -537,11 +534,8 @@ class StarCatalog:
         >>> bool(np.all(np.abs(prof.sigma - 10) < 3 * prof.sigma_err))
         True
         """
-        from scipy.optimize import minimize_scalar
+        from .binning import binned_dispersion
 
-        n_bins = int(n_bins)
-        if n_bins < 1 or n_bins * 5 > len(self):
-            raise ValueError(f"n_bins must be in [1, n_stars / 5 = {len(self) // 5}]; got {n_bins}")
         if quantity == "los":
             values, errors = self.v, self.v_err
             if v_sys is None:
@@ -552,26 +546,9 @@ class StarCatalog:
             values, errors, v_sys = kms[quantity], kms[f"{quantity}_err"], 0.0
         else:
             raise ValueError(f"quantity must be 'los', 'pm_R' or 'pm_T'; got {quantity!r}")
-        order = np.argsort(self.R)
-        groups = np.array_split(order, n_bins)
-        R, sigma, err, counts = [], [], [], []
-        for g in groups:
-            dv, e2 = values[g] - v_sys, errors[g] ** 2
-
-            def nll(log_s):
-                var = np.exp(2 * log_s) + e2
-                return 0.5 * np.sum(np.log(var) + dv**2 / var)
-
-            spread = max(float(np.std(dv)), 1e-3)
-            res = minimize_scalar(nll, bounds=(np.log(spread) - 12, np.log(spread) + 3), method="bounded")
-            s = float(np.exp(res.x))
-            info = np.sum(2 * s**2 / (s**2 + e2) ** 2)
-            R.append(float(np.median(self.R[g])))
-            sigma.append(s)
-            err.append(float(1.0 / np.sqrt(info)))
-            counts.append(g.size)
-        return BinnedProfile(R=np.array(R), sigma=np.array(sigma), sigma_err=np.array(err),
-                             R_half=self.R_half, n_stars=np.array(counts))
+        out = binned_dispersion(self.R, values, errors, n_bins, v_sys)
+        return BinnedProfile(R=out["R"], sigma=out["sigma"], sigma_err=out["sigma_err"],
+                             R_half=self.R_half, n_stars=out["n_stars"])
 
 
 def _radius_from_sky(table, meta, distance, label) -> np.ndarray:
@@ -595,22 +572,86 @@ def _radius_from_sky(table, meta, distance, label) -> np.ndarray:
     return distance * np.tan(sep)
 
 
-def parse_quantity(text: str, kind: str):
-    """A command-line quantity such as ``"250 pc"`` or ``"0.25"`` (internal units) as a
-    float in the internal unit of ``kind``.
+#: Median R / R_half beyond which (or below whose inverse) the radii are taken to be in
+#: the wrong unit: an error. Between WARN and ERROR: a warning (a survey may target the
+#: outskirts, or the centre, only).
+R_RATIO_ERROR = 100.0
+R_RATIO_WARN = 10.0
+#: Velocity errors this many times the velocities' spread are impossible (the spread
+#: includes the errors): an error.
+ERR_OVER_SPREAD_ERROR = 3.0
+ERR_OVER_SPREAD_WARN = 1.5
+#: A spread of line-of-sight velocities above this (km/s) is not a dwarf galaxy or star
+#: cluster: a warning.
+SPREAD_WARN_KMS = 1000.0
+
+
+def check_scales(catalog: "StarCatalog", R_half=None) -> list:
+    """Sanity checks that catch unit mistakes before a fit: radii against R_half,
+    velocity errors against the velocities' spread.
+
+    A mistake that cannot be right (radii labelled kpc but ~1000 R_half away, i.e. in
+    pc; errors several times larger than the whole spread of velocities) raises
+    ``ValueError`` naming the likely cause; a doubtful case (radii 10-100 R_half, errors
+    comparable to the spread, a spread above 1000 km/s) gives a ``UserWarning``.
+
+    Parameters
+    ----------
+    catalog : StarCatalog
+    R_half : float or Quantity, optional
+        Projected half-light radius, kpc (default: the catalogue's).
+
+    Returns
+    -------
+    list of str
+        The warnings given (empty when all is plausible).
 
     Example
     -------
-    >>> parse_quantity("250 pc", "length")
-    0.25
+    >>> cat = StarCatalog.from_arrays(R=[100.0, 200.0, 300.0], v=[1.0, 9.0, -4.0],
+    ...                               v_err=[1.0, 1.0, 1.0], R_half=0.25)
+    >>> check_scales(cat)
+    Traceback (most recent call last):
+    ...
+    ValueError: the stars' median radius is 200 kpc, 800 times R_half = 0.25 kpc: are the radii in pc but labelled kpc? Fix the unit of column 'R' (or R_half)
     """
-    text = str(text).strip()
-    if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text):
-        return float(text)
-    import astropy.units as u
+    import warnings
 
-    try:
-        q = u.Quantity(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"cannot read {text!r} as a {kind}; write e.g. '250 pc'") from None
-    return float(to_internal(q, kind))
+    said = []
+    R_half = catalog.R_half if R_half is None else float(to_internal(R_half, "length"))
+    if R_half is not None and len(catalog) > 0:
+        positive = catalog.R[catalog.R > 0]
+        if positive.size:
+            median = float(np.median(positive))
+            ratio = median / R_half
+            where = f"the stars' median radius is {median:.4g} kpc"
+            fix = "Fix the unit of column 'R' (or R_half)"
+            if ratio > R_RATIO_ERROR:
+                raise ValueError(f"{where}, {ratio:.3g} times R_half = {R_half:.4g} kpc: are the radii in pc "
+                                 f"but labelled kpc? {fix}")
+            if ratio < 1 / R_RATIO_ERROR:
+                raise ValueError(f"{where}, 1/{1 / ratio:.3g} of R_half = {R_half:.4g} kpc: are the radii in "
+                                 f"kpc but labelled pc (or R_half in pc labelled kpc)? {fix}")
+            if ratio > R_RATIO_WARN or ratio < 1 / R_RATIO_WARN:
+                said.append(f"{where}, {ratio:.3g} times R_half = {R_half:.4g} kpc: check the units of "
+                            f"column 'R' and of R_half (fine for a survey of the outskirts or centre only)")
+    n = len(catalog)
+    if n >= 10:
+        v = catalog.v
+        spread = float(1.4826 * np.median(np.abs(v - np.median(v))))
+        typical_err = float(np.median(catalog.v_err))
+        if spread > 0 and typical_err > ERR_OVER_SPREAD_ERROR * spread:
+            raise ValueError(
+                f"the median velocity error ({typical_err:.4g} km/s) is {typical_err / spread:.3g} times the "
+                f"spread of the velocities ({spread:.4g} km/s), which already includes the errors: are the "
+                f"errors in another unit (m/s), or variances? Fix column 'v_err'"
+            )
+        if spread > 0 and typical_err > ERR_OVER_SPREAD_WARN * spread and n >= 30:
+            said.append(f"the median velocity error ({typical_err:.4g} km/s) exceeds the spread of the velocities "
+                        f"({spread:.4g} km/s): check the units of column 'v_err'")
+        if spread > SPREAD_WARN_KMS:
+            said.append(f"the velocities spread over {spread:.4g} km/s, far more than a dwarf galaxy's: are they "
+                        f"in m/s but labelled km/s? Check the unit of column 'v'")
+    for text in said:
+        warnings.warn(text, UserWarning, stacklevel=2)
+    return said

@@ -171,3 +171,65 @@ def angle_to_kpc(angle, distance):
     """
     theta = np.deg2rad(to_internal(angle, "angle"))
     return to_kpc(distance) * np.tan(theta)
+
+
+_NUMBER = r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+
+
+def parse_quantity(text, kind: str | None = None):
+    """A number or quantity written as text (a command-line value, a metadata string).
+
+    Plain numbers (``"0.25"``) are taken to be in internal units already; text with a
+    unit (``"250 pc"``, ``"0.25kpc"``) is read by astropy. This is the one parser of
+    quantities the commands and the catalogue reader use.
+
+    Parameters
+    ----------
+    text : str, number or Quantity
+        The value.
+    kind : str, optional
+        A key of :data:`INTERNAL_UNITS`: the result is then a float in that internal
+        unit. Without it, a number stays a float and text with a unit becomes an astropy
+        Quantity (to be converted where its kind is known).
+
+    Raises
+    ------
+    ValueError
+        Text that is neither a number nor a quantity, or a unit of the wrong kind; the
+        message names the text and shows an example.
+
+    Example
+    -------
+    >>> parse_quantity("250 pc", "length")
+    0.25
+    >>> parse_quantity("0.3")
+    0.3
+    >>> parse_quantity("2 km/s").unit
+    Unit("km / s")
+    """
+    import re
+
+    if is_quantity(text):
+        return float(to_internal(text, kind)) if kind else text
+    if isinstance(text, (int, float, np.number)):
+        return float(text)
+    text = str(text).strip()
+    example = {"length": "'250 pc'", "velocity": "'2 km/s'", "mass": "'1e6 solMass'",
+               "angle": "'0.5 deg'"}.get(kind, "'250 pc' or '2 km/s'")
+    if re.fullmatch(_NUMBER, text):
+        return float(text)
+    import astropy.units as u
+
+    try:
+        q = u.Quantity(text)
+    except (TypeError, ValueError):
+        what = f"a {kind}" if kind else "a number or a quantity"
+        raise ValueError(f"cannot read {text!r} as {what}; write e.g. {example}") from None
+    if kind is None:
+        return q
+    try:
+        return float(to_internal(q, kind))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a {kind} (its unit is '{q.unit}'); write e.g. {example}"
+        ) from None

@@ -185,5 +185,7 @@ def test_binned_profile_round_trip_and_validation(tmp_path):
 def test_parse_quantity():
     assert parse_quantity("250 pc", "length") == pytest.approx(0.25, rel=1e-14)
     assert parse_quantity("0.3", "length") == 0.3
-    with pytest.raises(ValueError, match="cannot convert"):
+    with pytest.raises(ValueError, match="'3 km / s' is not a length"):
         parse_quantity("3 km / s", "length")
+    with pytest.raises(ValueError, match="cannot read 'far' as a length; write e.g. '250 pc'"):
+        parse_quantity("far", "length")

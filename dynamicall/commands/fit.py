@@ -9,6 +9,11 @@ prints the summary table and writes summary.json, samples.h5, corner.png and
 sigma_los.png to ``fit_output/``. Computes in float64 unless ``--float32``. While it runs,
 ``fit_output/checkpoint.npz`` holds the progress: after an interrupt (Ctrl-C), the same
 command with ``--resume`` continues where it stopped.
+
+The outputs are written as a set (a hidden staging folder renamed into place), so the
+folder holds one run's files, never a mixture. A folder that already holds a finished fit
+is kept unless ``--overwrite``; a checkpoint of an interrupted run is never discarded
+unless ``--overwrite`` (continue it with ``--resume``). docs/outputs.md has the rules.
 """
 
 from __future__ import annotations
@@ -16,46 +21,14 @@ from __future__ import annotations
 import os
 import sys
 
+# the shared option helpers (forecast imports these names from here too)
+from ._options import add_R_half, parse_site_values, parse_value  # noqa: F401
+from ._options import stellar_mass as _stellar_mass
 
-def parse_site_values(items, what="prior"):
-    """``["halo.gamma=0,1", "anisotropy.beta=0", "halo.r_s=1 kpc", "v_sys=normal:110,5"]``
-    -> dict of priors: (lo, hi) bounds, numbers, Quantities or numpyro distributions.
-
-    Example
-    -------
-    >>> parse_site_values(["halo.gamma=0,1", "anisotropy.beta=0.2"])
-    {'halo.gamma': (0.0, 1.0), 'anisotropy.beta': 0.2}
-    """
-    out = {}
-    for item in items or ():
-        if "=" not in item:
-            raise ValueError(f"--{what} {item!r}: expected SITE=VALUE")
-        site, text = (s.strip() for s in item.split("=", 1))
-        out[site] = _parse_value(site, text)
-    return out
-
-
-def _parse_value(site, text):
-    if text.lower().startswith("normal:"):
-        import numpyro.distributions as dist
-
-        mu, sigma = (float(x) for x in text.split(":", 1)[1].split(","))
-        return dist.Normal(mu, sigma)
-    if "," in text:
-        parts = [p.strip() for p in text.split(",")]
-        if len(parts) != 2:
-            raise ValueError(f"{site}={text!r}: bounds are LOWER,UPPER")
-        return (float(parts[0]), float(parts[1]))
-    try:
-        return float(text)
-    except ValueError:
-        import astropy.units as u
-
-        try:
-            return u.Quantity(text)
-        except (TypeError, ValueError):
-            raise ValueError(f"{site}={text!r}: expected a number, LOWER,UPPER, normal:MU,SIGMA "
-                             f"or a quantity such as '1 kpc'") from None
+#: Fewest stars a catalogue must have to be fitted: below this a dispersion profile is not
+#: constrained, and the sampler would run for minutes to say so.
+MIN_STARS = 10
+CHECKPOINT_NAME = "checkpoint.npz"
 
 
 def add_model_arguments(p):
@@ -67,8 +40,7 @@ def add_model_arguments(p):
                    help="constant, osipkov-merritt or baes-van-hese")
     p.add_argument("--forward", default="exact",
                    help="'exact' (the Jeans engine) or an emulator name or folder")
-    p.add_argument("--R-half", dest="R_half", default=None,
-                   help="projected half-light radius of the tracer, e.g. '250 pc' (default: catalogue metadata)")
+    add_R_half(p)
     p.add_argument("--stellar-mass", default=None,
                    help="add the stars' mass to the mass model: a mass in Msun, or normal:MU,SIGMA on its log10")
     p.add_argument("--prior", action="append", default=[], metavar="SITE=VALUE",
@@ -86,44 +58,106 @@ def setup_precision(args):
     print(f"precision: {'float32' if args.float32 else 'float64 (jax_enable_x64 switched on)'}")
 
 
-def _stellar_mass(text):
-    if text is None:
-        return None
-    value = _parse_value("stellar-mass", text)
-    return value
+def check_output_folder(out, resume: bool, overwrite: bool) -> str:
+    """Decide, before any work, what happens to ``out``: ``"new"`` (absent or empty),
+    ``"resume"`` (a checkpoint to continue), ``"overwrite"`` (replace what is there).
+
+    Raises
+    ------
+    OutputExistsError
+        ``out`` holds a finished fit and ``overwrite`` is false; or it holds the checkpoint
+        of an interrupted run and neither ``resume`` nor ``overwrite`` is given.
+    """
+    import pathlib
+
+    from .._durable import OutputExistsError
+
+    out = pathlib.Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"--out {out} is a file, not a folder; choose another --out")
+    present = sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) if out.is_dir() else []
+    results = [name for name in present if name != CHECKPOINT_NAME]
+    has_checkpoint = CHECKPOINT_NAME in present
+    if results and not overwrite:
+        raise OutputExistsError(
+            f"{out} already holds a finished result ({', '.join(results[:4])}"
+            f"{', ...' if len(results) > 4 else ''}); pass --overwrite to replace it (the new set "
+            f"replaces it only once complete), or choose another --out"
+        )
+    if has_checkpoint and not resume and not overwrite:
+        raise OutputExistsError(
+            f"{out / CHECKPOINT_NAME} holds an interrupted fit: continue it with --resume, or pass "
+            f"--overwrite to discard it and start again"
+        )
+    if has_checkpoint and resume:
+        return "resume"
+    return "overwrite" if results or has_checkpoint else "new"
+
+
+def check_catalog(data, R_half, binned: bool, source) -> None:
+    """Refuse a catalogue too small to fit, and catch unit mistakes (radii against R_half,
+    velocity errors against the velocities' spread) for either forward model."""
+    from ..data import check_scales
+
+    if binned:
+        if len(data) < 2:
+            raise ValueError(f"{source} has {len(data)} bin; a binned fit needs at least 2 bins")
+        return
+    if len(data) < MIN_STARS:
+        raise ValueError(
+            f"{source} has {len(data)} star{'s' if len(data) != 1 else ''}; a fit needs at least {MIN_STARS} "
+            f"(fewer cannot constrain a dispersion profile): add stars, or fit a published binned "
+            f"profile with --binned"
+        )
+    check_scales(data, R_half)
 
 
 def run(args) -> int:
+    import pathlib
+
+    out = pathlib.Path(args.out)
+    checkpoint = out / CHECKPOINT_NAME
+    plan = check_output_folder(out, args.resume, args.overwrite)
     if args.devices:
         if "jax" in sys.modules:
             print("warning: --devices has no effect once JAX is imported", file=sys.stderr)
         flags = os.environ.get("XLA_FLAGS", "")
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={int(args.devices)}".strip()
-    setup_precision(args)
     from ..data import BinnedProfile, StarCatalog, parse_quantity
-    from ..infer import fit, format_summary
 
     data = BinnedProfile.read(args.catalog) if args.binned else StarCatalog.read(args.catalog)
     R_half = parse_quantity(args.R_half, "length") if args.R_half else None
+    check_catalog(data, R_half, args.binned, args.catalog)
+    priors = parse_site_values(args.prior)
+    stellar = _stellar_mass(args.stellar_mass)
+    setup_precision(args)
+    from ..infer import fit, format_summary
+    from ..infer.outputs import write_outputs
+
     if not args.quiet:
         print(f"data: {args.catalog} ({len(data)} {'bins' if args.binned else 'stars'})")
-    os.makedirs(args.out, exist_ok=True)
-    checkpoint = os.path.join(args.out, "checkpoint.npz")
-    if os.path.exists(checkpoint) and not args.resume:
-        os.remove(checkpoint)
+    if plan == "resume":
+        print(f"resuming from {checkpoint}")
+    elif plan == "overwrite":
+        print(f"--overwrite: {out} will be replaced once the new fit is complete")
+        if checkpoint.exists():
+            print(f"--overwrite: discarding the checkpoint of an earlier run ({checkpoint})")
+            checkpoint.unlink()
+    elif args.resume:
+        print(f"--resume: no checkpoint in {out}; starting from the beginning")
+    out.mkdir(parents=True, exist_ok=True)
     result = fit(
         data, tracer=args.tracer, halo=args.halo, anisotropy=args.anisotropy, forward=args.forward,
-        priors=parse_site_values(args.prior), R_half=R_half, stellar_mass=_stellar_mass(args.stellar_mass),
+        priors=priors, R_half=R_half, stellar_mass=stellar,
         likelihood=args.likelihood, proper_motions=args.proper_motions, warmup=args.warmup,
         samples=args.samples, chains=args.chains, seed=args.seed, chain_method=args.chain_method,
         target_accept=args.target_accept, max_tree_depth=args.max_tree_depth, dense_mass=not args.diagonal_mass,
-        progress=not args.quiet, checkpoint=checkpoint, resume=args.resume,
+        progress=not args.quiet, checkpoint=str(checkpoint), resume=args.resume,
     )
-    paths = result.save(args.out, plots=not args.no_plots)
+    # one set, renamed into place when complete; the checkpoint's draws are in samples.h5
+    paths = write_outputs(result, out, plots=not args.no_plots, overwrite=True)
     print(format_summary(result.summary()))
     print("wrote: " + ", ".join(os.path.relpath(p) for p in paths.values()))
-    if os.path.exists(checkpoint):
-        os.remove(checkpoint)
     return 0
 
 
@@ -151,6 +185,8 @@ def register(sub):
                    help="adapt a diagonal mass matrix (default: dense)")
     p.add_argument("--out", default="fit_output", help="output folder (default fit_output)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT/checkpoint.npz")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished fit in OUT (once the new one is complete) and discard a checkpoint")
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -2,8 +2,8 @@
 
 Example::
 
-    dynamicall mock --tracer plummer --m-star 1e6 --r-half 0.25kpc --halo nfw --m200 1e9 \\
-        --c 15 --anisotropy constant --beta 0.2 --n 500 --v-err 2 --distance 80kpc \\
+    dynamicall mock --tracer plummer --m-star 1e6 --R-half 0.25kpc --halo nfw --m200 1e9 \\
+        --c 15 --anisotropy constant --beta 0.2 --n-stars 500 --v-err 2 --distance 80kpc \\
         --seed 1 --out mock.ecsv
 
 Numbers without units are in kpc, km/s, Msun, mas/yr; values such as ``0.25kpc`` or
@@ -12,32 +12,11 @@ Numbers without units are in kpc, km/s, Msun, mas/yr; values such as ``0.25kpc``
 
 from __future__ import annotations
 
+from ._options import add_R_half, error_spec, length, quantity
+
 TRACERS = ("plummer", "hernquist", "dehnen")
 HALOES = ("nfw", "corenfw", "burkert", "zhao", "einasto", "none")
 ANISOTROPIES = ("constant", "om", "bvh")
-
-
-def quantity(text: str):
-    """A float, or an astropy Quantity when the text carries a unit ("0.25kpc")."""
-    try:
-        return float(text)
-    except ValueError:
-        import astropy.units as u
-
-        try:
-            return u.Quantity(text)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"cannot read {text!r} as a number or a quantity: {err}") from None
-
-
-def error_spec(text: str):
-    """A per-star error: one value, or a "low,high" range drawn uniformly."""
-    parts = text.split(",")
-    if len(parts) == 1:
-        return quantity(parts[0])
-    if len(parts) == 2:
-        return tuple(quantity(p) for p in parts)
-    raise ValueError(f"an error must be VALUE or LOW,HIGH; got {text!r}")
 
 
 def _tracer(args):
@@ -92,16 +71,6 @@ def _anisotropy(args):
 
 
 def run(args) -> int:
-    import sys
-
-    try:
-        return _run(args)
-    except ValueError as err:
-        print(f"dynamicall mock: error: {err}", file=sys.stderr)
-        return 2
-
-
-def _run(args) -> int:
     import jax
 
     jax.config.update("jax_enable_x64", True)  # the DF and the Jeans engine need float64
@@ -147,7 +116,7 @@ def register(sub):
     p = sub.add_parser("mock", help="write a mock star catalogue (ECSV)", description=__doc__.split("\n\n")[0])
     g = p.add_argument_group("tracer (member stars)")
     g.add_argument("--tracer", choices=TRACERS, default="plummer", help="tracer family (default plummer)")
-    g.add_argument("--r-half", type=quantity, default="0.25kpc", help="projected half-light radius (default 0.25kpc)")
+    add_R_half(g, default="0.25kpc", dest="r_half", type=length, help="projected half-light radius (default 0.25kpc)")
     g.add_argument("--m-star", "--m-tot", dest="m_star", type=float, default=0.0,
                    help="stellar mass in Msun, added to the mass model (default 0: massless tracer)")
     g.add_argument("--tracer-gamma", type=float, default=1.0, help="inner slope of a Dehnen tracer")
@@ -167,7 +136,7 @@ def register(sub):
     g.add_argument("--beta-inf", type=float, default=0.5, help="Baes-van Hese outer beta")
     g.add_argument("--eta", type=float, default=2.0, help="Baes-van Hese sharpness")
     g = p.add_argument_group("catalogue")
-    g.add_argument("--n", type=int, default=500, help="number of member stars (default 500)")
+    g.add_argument("--n-stars", "--n", dest="n", type=int, default=500, help="number of member stars (default 500)")
     g.add_argument("--velocities", choices=("auto", "df", "gaussian"), default="auto",
                    help="exact DF sampling or Gaussian Jeans dispersions (default auto)")
     g.add_argument("--v-sys", type=quantity, default=0.0, help="systemic velocity (default 0 km/s)")

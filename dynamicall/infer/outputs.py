@@ -27,7 +27,6 @@ parameter                      mean        std         5%        50%        95% 
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 
@@ -153,9 +152,10 @@ def format_summary(summary: dict) -> str:
 
 
 def write_summary(summary: dict, path) -> None:
-    with open(path, "w") as f:
-        json.dump(summary, f, indent=2, default=_json_default)
-        f.write("\n")
+    """Write ``summary`` (from :func:`summarize`) as JSON, atomically."""
+    from .._durable import write_text
+
+    write_text(path, json.dumps(summary, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(x):
@@ -232,42 +232,65 @@ def to_inference_data(result):
         return az.from_dict(posterior=posterior, sample_stats=stats)
 
 
-def write_outputs(result, out_dir, plots: bool = True) -> dict:
-    """Write every output of a fit to ``out_dir`` (created if needed).
+def write_outputs(result, out_dir, plots: bool = True, overwrite: bool = False) -> dict:
+    """Write every output of a fit to ``out_dir``, as one set.
+
+    The files are written into a hidden staging folder beside ``out_dir``, which replaces
+    ``out_dir`` only once every file is complete (:func:`dynamicall._durable.staged_folder`):
+    ``out_dir`` then holds this run's files and nothing else (no plot of an earlier run
+    survives ``plots=False``), and an interrupt or an error while writing leaves the
+    earlier folder as it was.
+
+    Parameters
+    ----------
+    result : FitResult
+    out_dir : str or Path
+        The output folder (created, with its parents, if needed).
+    plots : bool
+        Also draw corner.png and sigma_los.png.
+    overwrite : bool
+        Replace a folder that already holds files (a finished fit, a checkpoint). Without
+        it such a folder raises :class:`~dynamicall._durable.OutputExistsError` before
+        anything is written.
 
     Returns
     -------
-    dict name -> path of what was written (``netcdf`` only with arviz; ``corner`` and
-    ``sigma_los`` only with ``plots``).
+    dict name -> final path of what was written (``netcdf`` only with arviz; ``corner``
+    and ``sigma_los`` only with ``plots``; ``membership`` for mixture fits).
     """
-    os.makedirs(out_dir, exist_ok=True)
-    paths = {}
-    summary = summarize(result)
-    paths["summary"] = os.path.join(out_dir, "summary.json")
-    write_summary(summary, paths["summary"])
-    paths["samples"] = os.path.join(out_dir, "samples.h5")
-    save_samples(result, paths["samples"])
-    try:
-        idata = to_inference_data(result)
-    except ImportError:
-        idata = None
-    if idata is not None:
-        paths["netcdf"] = os.path.join(out_dir, "samples.nc")
-        try:
-            idata.to_netcdf(paths["netcdf"])
-        except (ImportError, ValueError) as err:  # no netCDF engine installed
-            paths.pop("netcdf")
-            print(f"note: ArviZ InferenceData not written ({err})")
-    if result.model.likelihood == "mixture":
-        paths["membership"] = os.path.join(out_dir, "membership.ecsv")
-        table = result.model.data.to_table()
-        table["p_member"] = result.model.membership(result.samples)
-        table.write(paths["membership"], format="ascii.ecsv", overwrite=True)
-    if plots:
-        from .plots import corner_plot, dispersion_plot
+    import pathlib
 
-        paths["corner"] = os.path.join(out_dir, "corner.png")
-        corner_plot(result, paths["corner"])
-        paths["sigma_los"] = os.path.join(out_dir, "sigma_los.png")
-        dispersion_plot(result, paths["sigma_los"])
-    return paths
+    from .._durable import staged_folder
+
+    out_dir = pathlib.Path(out_dir)
+    names = {}
+    summary = summarize(result)
+    with staged_folder(out_dir, overwrite=overwrite) as stage:
+        names["summary"] = "summary.json"
+        write_summary(summary, stage / names["summary"])
+        names["samples"] = "samples.h5"
+        save_samples(result, stage / names["samples"])
+        try:
+            idata = to_inference_data(result)
+        except ImportError:
+            idata = None
+        if idata is not None:
+            try:
+                idata.to_netcdf(str(stage / "samples.nc"))
+                names["netcdf"] = "samples.nc"
+            except (ImportError, ValueError) as err:  # no netCDF engine installed
+                (stage / "samples.nc").unlink(missing_ok=True)
+                print(f"note: ArviZ InferenceData not written ({err})")
+        if result.model.likelihood == "mixture":
+            names["membership"] = "membership.ecsv"
+            table = result.model.data.to_table()
+            table["p_member"] = result.model.membership(result.samples)
+            table.write(stage / names["membership"], format="ascii.ecsv", overwrite=True)
+        if plots:
+            from .plots import corner_plot, dispersion_plot
+
+            names["corner"] = "corner.png"
+            corner_plot(result, stage / names["corner"])
+            names["sigma_los"] = "sigma_los.png"
+            dispersion_plot(result, stage / names["sigma_los"])
+    return {key: str(out_dir / name) for key, name in names.items()}

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import hashlib
-import json
 import math
 import os
 import sys
@@ -43,7 +41,6 @@ import numpy as np
 
 CHAIN_METHODS = ("vectorized", "parallel")
 STAT_FIELDS = ("diverging", "num_steps", "accept_prob", "potential_energy", "step_size")
-CHECKPOINT_VERSION = 1
 
 
 @dataclasses.dataclass
@@ -106,11 +103,12 @@ class FitResult:
 
         return summarize(self)
 
-    def save(self, out_dir, plots: bool = True) -> dict:
-        """Write summary.json, samples and plots to ``out_dir`` (see :func:`outputs.write_outputs`)."""
+    def save(self, out_dir, plots: bool = True, overwrite: bool = False) -> dict:
+        """Write summary.json, samples and plots to ``out_dir`` as one set; an existing
+        result is replaced only with ``overwrite`` (see :func:`outputs.write_outputs`)."""
         from .outputs import write_outputs
 
-        return write_outputs(self, out_dir, plots=plots)
+        return write_outputs(self, out_dir, plots=plots, overwrite=overwrite)
 
 
 # ---------------------------------------------------------------------- sampler
@@ -264,78 +262,14 @@ def _sampler_for(model, s) -> _Sampler:
 
 
 # ---------------------------------------------------------------------- checkpoints
-def _fingerprint(model, s) -> str:
-    h = hashlib.sha256()
-    d = model.data
-    for name in ("R", "v", "v_err", "sigma", "sigma_err", "pm_R", "pm_T"):
-        arr = getattr(d, name, None)
-        if arr is not None:
-            h.update(np.ascontiguousarray(arr, dtype=float).tobytes())
-    desc = dict(sites=list(model.sites), model=model.describe(), settings=s)
-    h.update(json.dumps(desc, sort_keys=True, default=str).encode())
-    return h.hexdigest()
-
-
-def _leaves(tree):
-    out = []
-    for x in jax.tree_util.tree_leaves(tree):
-        x = jax.device_get(x)
-        if jnp.issubdtype(getattr(x, "dtype", np.float64), jax.dtypes.prng_key):
-            x = jax.device_get(jax.random.key_data(x))
-        out.append(np.asarray(x))
-    return out
-
-
-def save_checkpoint(path, sampler: _Sampler, state, collected: dict, done: int, meta: dict):
-    """Write sampler state and draws so far to ``path`` (npz), atomically."""
-    arrays = {f"state_{i}": leaf for i, leaf in enumerate(_leaves(sampler.from_devices(state)))}
-    for name, value in collected.items():
-        arrays[f"out_{name}"] = value
-    info = dict(meta, done=int(done), version=CHECKPOINT_VERSION)
-    arrays["meta"] = np.frombuffer(json.dumps(info).encode(), dtype=np.uint8)
-    tmp = f"{path}.tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
-
-
-def check_checkpoint(path, fingerprint: str) -> dict:
-    """The metadata of checkpoint ``path``; ``ValueError`` if it belongs to another run."""
-    with np.load(path) as f:
-        meta = json.loads(bytes(f["meta"]).decode())
-    if meta.get("version") != CHECKPOINT_VERSION or meta.get("fingerprint") != fingerprint:
-        raise ValueError(
-            f"checkpoint '{path}' was written for another model, data set or run settings; "
-            f"delete it or run without resume"
-        )
-    return meta
-
-
-def load_checkpoint(path, sampler: _Sampler, template, fingerprint: str):
-    """Read a checkpoint written by :func:`save_checkpoint` for the same run.
-
-    Returns
-    -------
-    (state, collected, meta)
-
-    Raises
-    ------
-    ValueError
-        If the checkpoint belongs to another model, data set or settings.
-    """
-    meta = check_checkpoint(path, fingerprint)
-    with np.load(path) as f:
-        flat, treedef = jax.tree_util.tree_flatten(sampler.from_devices(template))
-        leaves = [f[f"state_{i}"] for i in range(len(flat))]
-        collected = {k[4:]: f[k] for k in f.files if k.startswith("out_")}
-    restored = []
-    for old, new in zip(flat, leaves):
-        if jnp.issubdtype(old.dtype, jax.dtypes.prng_key):
-            new = jax.random.wrap_key_data(new)
-        elif np.shape(old) != new.shape:
-            raise ValueError(f"checkpoint '{path}' does not match the sampler state (shape {new.shape})")
-        restored.append(jnp.asarray(new, dtype=old.dtype) if not jnp.issubdtype(old.dtype, jax.dtypes.prng_key) else new)
-    state = jax.tree_util.tree_unflatten(treedef, restored)
-    return sampler._to_devices(state), collected, meta
+# (file I/O in dynamicall.infer.checkpoint; re-exported here for callers of run.py)
+from .checkpoint import (  # noqa: E402,F401
+    CHECKPOINT_VERSION,
+    check_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from .checkpoint import fingerprint as _fingerprint  # noqa: E402
 
 
 # ---------------------------------------------------------------------- driver
