@@ -57,6 +57,8 @@ def one_line(err: BaseException) -> str:
     >>> one_line(ValueError("bad value\\n  use a positive number"))
     'bad value use a positive number'
     """
+    if isinstance(err, OSError) and err.strerror and err.filename:  # "[Errno 2] ..." -> words
+        return f"{err.strerror.lower()}: '{err.filename}' (check the path)"
     text = " ".join(str(err).split())
     if isinstance(err, KeyError) or not text:
         text = f"{type(err).__name__}: {text}" if text else type(err).__name__
