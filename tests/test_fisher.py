@@ -167,9 +167,9 @@ def test_forecast_command_prints_a_table(capsys):
     row = next(line for line in text.splitlines() if line.startswith("halo.log10_rho_s"))
     s100, s1000 = (float(x) for x in row.split()[-2:])
     assert s100 / s1000 == pytest.approx(np.sqrt(10), rel=2e-3)  # 3 printed digits
-    with pytest.raises(SystemExit, match="give a truth for"):
-        main(["forecast", "--halo", "nfw", "--anisotropy", "constant", "--R-half", "250 pc",
-              "--truth", "halo.log10_rho_s=7.6"])
+    assert main(["forecast", "--halo", "nfw", "--anisotropy", "constant", "--R-half", "250 pc",
+                 "--truth", "halo.log10_rho_s=7.6"]) == 2  # a user error: one line, exit status 2
+    assert "give a truth for" in capsys.readouterr().err
 
 
 def test_forecast_truth_from_a_mock(tmp_path, capsys):
