@@ -474,3 +474,31 @@ def test_train_missing_recipe_is_one_line(tmp_path, capsys):
 def test_demo_unknown_option(capsys):
     code, _, err = run_cli(capsys, ["demo", "--bogus"])
     assert code == 2 and "unrecognized arguments: --bogus" in err and "Traceback" not in err
+
+
+def test_fit_killed_while_saving_leaves_the_old_set(tmp_path):
+    """issue 13.3: ``kill -9`` in the middle of writing the new set (after summary.json,
+    before samples.h5) leaves the old set whole, not files of two runs."""
+    import subprocess
+    import sys
+    import textwrap
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("summary.json", "corner.png", "samples.h5"):
+        (out / name).write_text("old run")
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(pathlib.Path(__file__).parent)!r})
+        import dynamicall.infer, dynamicall.infer.outputs
+        from test_bad_input import fake_fit
+        from dynamicall.cli import main
+        dynamicall.infer.fit = fake_fit
+        dynamicall.infer.outputs.save_samples = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+        main(["fit", {str(write_catalog(tmp_path))!r}, "--out", {str(out)!r}, "--halo", "nfw",
+              "--anisotropy", "constant", "--quiet", "--overwrite"])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == -9, done.stderr
+    assert {p.name: p.read_text() for p in out.iterdir() if p.name != "checkpoint.npz"} == \
+        {name: "old run" for name in ("summary.json", "corner.png", "samples.h5")}
