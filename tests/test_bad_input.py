@@ -57,8 +57,6 @@ def fake_fit(data, *, tracer, halo, anisotropy, forward, priors, R_half, stellar
              proper_motions, checkpoint=None, seed=0, samples=8, chains=2, **settings):
     """Stand-in for dynamicall.infer.fit: the real model, prior draws instead of NUTS.
     Writes a checkpoint as the real sampler does, so the command's handling of it runs."""
-    import numpyro
-
     from dynamicall.infer import KinematicModel, ModelSpec
     from dynamicall.infer.run import FitResult
 
@@ -77,7 +75,6 @@ def fake_fit(data, *, tracer, halo, anisotropy, forward, priors, R_half, stellar
         pathlib.Path(checkpoint).write_bytes(b"partial work of this run")
     run = dict(warmup=5, samples=8, chains=2, seed=seed, chain_method="vectorized", target_accept=0.8,
                max_tree_depth=8, dense_mass=True, chunk=13)
-    del numpyro
     return FitResult(model=model, samples=draws, stats=stats, settings=run,
                      timing=dict(wall_time_s=1.0, compile_time_s=0.5, sampling_time_s=0.5))
 

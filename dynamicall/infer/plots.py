@@ -7,7 +7,6 @@ object-oriented interface (no pyplot, no global backend change).
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ..jeans import log_grid
