@@ -128,6 +128,8 @@ def as_parameter_value(owner: str, name: str, value, kind: str):
     except ValueError as err:
         raise ValueError(f"{owner}.{name}: {err}") from None
     if isinstance(converted, (list, tuple)):
+        if any(isinstance(v, jax.core.Tracer) for v in converted):
+            return jax.numpy.asarray(converted)  # JAX tracers (inside jit): stack them
         try:
             converted = np.asarray(converted, dtype=float)
         except (TypeError, ValueError):
