@@ -473,6 +473,7 @@ def test_demo_unknown_option(capsys):
     assert code == 2 and "unrecognized arguments: --bogus" in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # a subprocess that imports JAX and builds the model: ~15-35 s here
 def test_fit_killed_while_saving_leaves_the_old_set(tmp_path):
     """issue 13.3: ``kill -9`` in the middle of writing the new set (after summary.json,
     before samples.h5) leaves the old set whole, not files of two runs."""
