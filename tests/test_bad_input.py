@@ -500,3 +500,20 @@ def test_fit_killed_while_saving_leaves_the_old_set(tmp_path):
     assert done.returncode == -9, done.stderr
     assert {p.name: p.read_text() for p in out.iterdir() if p.name != "checkpoint.npz"} == \
         {name: "old run" for name in ("summary.json", "corner.png", "samples.h5")}
+
+
+def test_checkpoint_of_another_run_or_torn_is_refused(tmp_path):
+    """A checkpoint that is not one, or belongs to another run, is named with the way out."""
+    from dynamicall._durable import save_npz
+    from dynamicall.infer.checkpoint import CHECKPOINT_VERSION, check_checkpoint
+
+    torn = tmp_path / "torn.npz"
+    torn.write_bytes(b"PK\x03\x04 half a zip")
+    with pytest.raises(ValueError, match="is not a readable checkpoint.*--overwrite"):
+        check_checkpoint(torn, "abc")
+    other = tmp_path / "other.npz"
+    meta = json.dumps(dict(fingerprint="another run", version=CHECKPOINT_VERSION, done=50)).encode()
+    save_npz(other, {"meta": np.frombuffer(meta, dtype=np.uint8)})
+    with pytest.raises(ValueError, match="written for another model, data set or run settings"):
+        check_checkpoint(other, "abc")
+    assert torn.read_bytes().startswith(b"PK") and other.exists()  # refused, not deleted
