@@ -84,6 +84,13 @@ def network_from_arrays(architecture: dict, arrays: dict):
     return nnx.merge(*state_from_arrays(architecture, arrays))
 
 
+def _check_radii(R):
+    """The exact engine's check of concrete radii (same ValueError), at the public boundary."""
+    values = np.asarray(R, dtype=float)
+    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(f"R must be finite and > 0 (kpc); got {R!r}")
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Emulator:
     """A trained emulator of the projected dispersions on its domain.
@@ -120,6 +127,9 @@ class Emulator:
         norm = self.card["normalization"]
         for key in ("input_center", "input_half_width", "output_mean", "output_std"):
             object.__setattr__(self, "_" + key, np.asarray(norm[key], dtype=float))
+        basis = norm.get("output_basis")
+        object.__setattr__(self, "_output_basis", None if basis is None else np.asarray(basis, dtype=np.float32))
+        object.__setattr__(self, "_baseline_kind", norm.get("baseline_kind", "quadrature"))
         object.__setattr__(self, "_jit_inputs", jax.jit(self._inputs))
         object.__setattr__(self, "_jit_evaluate", jax.jit(self._evaluate))
 
@@ -180,22 +190,29 @@ class Emulator:
         """
         x = jnp.asarray(x)
         xn = (x - self._input_center) / self._input_half_width
-        out = nnx.merge(self._graphdef, self._state)(xn.astype(jnp.float32))
+        out = self._network_output(nnx.merge(self._graphdef, self._state)(xn.astype(jnp.float32)))
         out = out.astype(x.dtype) * self._output_std + self._output_mean
         q, g = len(self.quantities), self.grid.size
         out = out.reshape(x.shape[:-1] + (q, g))
-        base = log_sigma_baseline(self.grid, x[..., : len(self.input_names)], self.input_names)
-        return out + base[..., None, :]
+        return out + self._baseline(x[..., : len(self.input_names)])[..., None, :]
+
+    def _network_output(self, out):
+        """Standardised residuals from the network's last layer (through the principal
+        components for PCA-head emulators)."""
+        return out if self._output_basis is None else out @ self._output_basis
+
+    def _baseline(self, x):
+        return log_sigma_baseline(self.grid, x, self.input_names, self.problem.get("fixed"), self._baseline_kind)
 
     def _head_log(self, features, x):
         """ln sigma~ from encoder features and scalar inputs (CNN emulators)."""
         p = len(self.input_names)
         xn = (x - self._input_center[:p]) / self._input_half_width[:p]
         net = nnx.merge(self._graphdef, self._state)
-        out = net.head(features.astype(jnp.float32), xn.astype(jnp.float32))
+        out = self._network_output(net.head(features.astype(jnp.float32), xn.astype(jnp.float32)))
         out = out.astype(x.dtype) * self._output_std + self._output_mean
         out = out.reshape(x.shape[:-1] + (len(self.quantities), self.grid.size))
-        return out + log_sigma_baseline(self.grid, x, self.input_names)[..., None, :]
+        return out + self._baseline(x)[..., None, :]
 
     def encode_tracer(self, tracer) -> EncodedTracer:
         """Run the encoder of a CNN emulator once for ``tracer``.
@@ -291,6 +308,7 @@ class Emulator:
         leaves = jax.tree_util.tree_leaves((R, tracer, mass, anisotropy))
         if any(isinstance(v, jax.core.Tracer) for v in leaves):
             return self._evaluate(R, tracer, mass, anisotropy)
+        _check_radii(R)
         x, _, R_half, _, _ = self._jit_inputs(tracer, mass, anisotropy)
         self._report(x, R / R_half)
         return self._jit_evaluate(R, tracer, mass, anisotropy)
