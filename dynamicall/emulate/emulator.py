@@ -84,6 +84,54 @@ def network_from_arrays(architecture: dict, arrays: dict):
     return nnx.merge(*state_from_arrays(architecture, arrays))
 
 
+def interpolation_matrix(grid, targets, order: int = 4) -> np.ndarray:
+    """The fixed linear map from values on ``grid`` to values at ``targets``: Lagrange
+    interpolation of ``order`` points (4: cubic) in ln(radius), and linear extrapolation
+    in ln(radius) from the two end points outside the grid (a power law for ln sigma).
+
+    Applied to ln sigma on the grid it gives ln sigma at the targets; for a fit's fixed
+    data radii it is computed once.
+
+    Parameters
+    ----------
+    grid : array (G,)
+        Increasing positive radii.
+    targets : array (N,)
+        Positive radii.
+    order : int
+        Points per stencil (2: linear).
+
+    Returns
+    -------
+    numpy.ndarray (N, G)
+
+    Example
+    -------
+    >>> g = np.geomspace(0.1, 10.0, 9)
+    >>> W = interpolation_matrix(g, np.array([0.37, 20.0]))
+    >>> np.allclose(W @ (2 * np.log(g) + 1), 2 * np.log([0.37, 20.0]) + 1)
+    True
+    """
+    s = np.log(np.asarray(grid, dtype=float))
+    t = np.log(np.asarray(targets, dtype=float)).ravel()
+    g = s.size
+    order = min(order, g)
+    W = np.zeros((t.size, g))
+    for i, ti in enumerate(t):
+        if ti <= s[0] or ti >= s[-1]:
+            a, b = (0, 1) if ti <= s[0] else (g - 2, g - 1)
+            w = (ti - s[a]) / (s[b] - s[a])
+            W[i, a], W[i, b] = 1 - w, w
+            continue
+        j = int(np.searchsorted(s, ti)) - 1  # s[j] < ti <= s[j + 1]
+        first = int(np.clip(j - (order // 2 - 1), 0, g - order))
+        nodes = np.arange(first, first + order)
+        for k in nodes:
+            others = nodes[nodes != k]
+            W[i, k] = np.prod((ti - s[others]) / (s[k] - s[others]))
+    return W
+
+
 def _check_radii(R):
     """The exact engine's check of concrete radii (same ValueError), at the public boundary."""
     values = np.asarray(R, dtype=float)
@@ -319,6 +367,73 @@ class Emulator:
         Same signature and units as :func:`dynamicall.jeans.sigma_los`.
         """
         return self.projected_dispersions(R, tracer, mass, anisotropy)["los"]
+
+    def predictor(self, R, tracer, quantities=("los",)):
+        """The lean evaluation path for fixed radii and a fixed tracer (a fit's stars).
+
+        Everything that does not depend on the mass and anisotropy is done here, once:
+        the tracer's R_half, the stars' u = R / R_half, and the interpolation matrix
+        (:func:`interpolation_matrix`, cubic in ln u) from the output grid to the stars,
+        folded with the output standardisation (and principal components). The returned
+        function then does one input mapping, one network evaluation, the baseline (if
+        the emulator has one) and one small matrix product per call. Inputs outside the
+        domain follow ``on_domain`` as in :meth:`projected_dispersions` (clipped for
+        "penalty", NaN for "raise" inside jit).
+
+        Parameters
+        ----------
+        R : array (N,)
+            Concrete projected radii, kpc.
+        tracer : profile
+            The tracer, with concrete parameters.
+        quantities : tuple of str
+            Dispersions wanted ("los", "pm_radial", "pm_tangential").
+
+        Returns
+        -------
+        callable
+            ``f(mass, anisotropy) -> {quantity: sigma (N,) km/s}``; traceable.
+        """
+        if self.card["architecture"]["family"] != "mlp":
+            raise ValueError("predictor() needs an MLP emulator")
+        R = np.asarray(to_kpc(R), dtype=float).ravel()
+        _check_radii(R)
+        R_half = float(tracer_half_light_radius(self.problem, tracer))
+        names = [QUANTITIES[q] for q in self.quantities]
+        missing = [q for q in quantities if q not in names]
+        if missing:
+            raise ValueError(f"emulator {self.name!r} was not trained on {missing} (quantities: {self.quantities})")
+        W = interpolation_matrix(self.grid, R / R_half)
+        g, p = self.grid.size, len(self.input_names)
+        lo, hi = self._lo_hi()
+        net = nnx.merge(self._graphdef, self._state)
+        blocks = []
+        for q in quantities:
+            i = names.index(q)
+            std, mean = self._output_std[i * g : (i + 1) * g], self._output_mean[i * g : (i + 1) * g]
+            A = W * std[None, :]                                   # (N, G) acting on standardised outputs
+            if self._output_basis is not None:
+                A = A @ self._output_basis[:, i * g : (i + 1) * g].T.astype(float)  # (N, K) on coefficients
+            blocks.append((q, jnp.asarray(A), jnp.asarray(W @ mean)))
+        Wj = jnp.asarray(W)
+        center, half_width = self._input_center[:p], self._input_half_width[:p]
+        penalty_mode, raise_mode = self.on_domain == "penalty", self.on_domain == "raise"
+        has_baseline = self._baseline_kind != "none"
+
+        def predict(mass, anisotropy):
+            x, unit = scalar_inputs(self.problem, R_half, mass, anisotropy)
+            inside = jnp.all((x >= lo) & (x <= hi))
+            if penalty_mode:
+                x = jnp.clip(x, lo, hi)
+            h = net(((x - center) / half_width).astype(jnp.float32)).astype(x.dtype)
+            shift = jnp.log(unit) + (Wj @ self._baseline(x) if has_baseline else 0.0)
+            out = {}
+            for q, A, c in blocks:
+                sigma = jnp.exp(A @ h + c + shift)
+                out[q] = jnp.where(inside, sigma, jnp.nan) if raise_mode else sigma
+            return out
+
+        return predict
 
     def sigma_pm_radial(self, R, tracer, mass, anisotropy):
         """Plane-of-sky radial dispersion (km/s), if the emulator was trained on it."""
