@@ -49,8 +49,8 @@ CANDIDATES = {
     "w128d3_quad": (128, 3, "quadrature", 0, 0.0),
     "w128d3_none": (128, 3, "none", 0, 0.0),
     "w128d3_closed_pca12": (128, 3, "closed_form", 12, 0.0),
-    "w128d3_closed_grad": (128, 3, "closed_form", 0, 0.1),
-    "w256d4_closed": (256, 4, "closed_form", 0, 0.0),
+    "w128d3_quad_grad": (128, 3, "quadrature", 0, 0.1),
+    "w64d3_quad": (64, 3, "quadrature", 0, 0.0),
 }
 
 
