@@ -373,10 +373,10 @@ class Emulator:
 
         Everything that does not depend on the mass and anisotropy is done here, once:
         the tracer's R_half, the stars' u = R / R_half, and the interpolation matrix
-        (:func:`interpolation_matrix`, cubic in ln u) from the output grid to the stars,
-        folded with the output standardisation (and principal components). The returned
-        function then does one input mapping, one network evaluation, the baseline (if
-        the emulator has one) and one small matrix product per call. Inputs outside the
+        (:func:`interpolation_matrix`, cubic in ln u) from the output grid to the stars.
+        The returned function then does one input mapping, one network evaluation, the
+        baseline (if the emulator has one) on the grid and one small matrix product
+        (stars x grid) per call. Inputs outside the
         domain follow ``on_domain`` as in :meth:`projected_dispersions` (clipped for
         "penalty", NaN for "raise" inside jit).
 
@@ -407,15 +407,10 @@ class Emulator:
         g, p = self.grid.size, len(self.input_names)
         lo, hi = self._lo_hi()
         net = nnx.merge(self._graphdef, self._state)
-        blocks = []
-        for q in quantities:
-            i = names.index(q)
-            std, mean = self._output_std[i * g : (i + 1) * g], self._output_mean[i * g : (i + 1) * g]
-            A = W * std[None, :]                                   # (N, G) acting on standardised outputs
-            if self._output_basis is not None:
-                A = A @ self._output_basis[:, i * g : (i + 1) * g].T.astype(float)  # (N, K) on coefficients
-            blocks.append((q, jnp.asarray(A), jnp.asarray(W @ mean)))
+        rows = [names.index(q) for q in quantities]
         Wj = jnp.asarray(W)
+        std, mean = self._output_std, self._output_mean
+        basis = None if self._output_basis is None else jnp.asarray(self._output_basis, dtype=float)
         center, half_width = self._input_center[:p], self._input_half_width[:p]
         penalty_mode, raise_mode = self.on_domain == "penalty", self.on_domain == "raise"
         has_baseline = self._baseline_kind != "none"
@@ -426,10 +421,15 @@ class Emulator:
             if penalty_mode:
                 x = jnp.clip(x, lo, hi)
             h = net(((x - center) / half_width).astype(jnp.float32)).astype(x.dtype)
-            shift = jnp.log(unit) + (Wj @ self._baseline(x) if has_baseline else 0.0)
+            if basis is not None:
+                h = h @ basis
+            log_grid = (h * std + mean).reshape(len(names), g)  # ln sigma~ on the grid, per quantity
+            if has_baseline:
+                log_grid = log_grid + self._baseline(x)[None, :]
+            log_stars = Wj @ log_grid[jnp.asarray(rows)].T + jnp.log(unit)  # one (N, G) x (G, Q) product
             out = {}
-            for q, A, c in blocks:
-                sigma = jnp.exp(A @ h + c + shift)
+            for k, q in enumerate(quantities):
+                sigma = jnp.exp(log_stars[:, k])
                 out[q] = jnp.where(inside, sigma, jnp.nan) if raise_mode else sigma
             return out
 
