@@ -104,6 +104,11 @@ def test_kinematic_model_uses_the_lean_path_with_the_same_answer(shipped_emulato
     np.testing.assert_allclose(lean, general, rtol=3e-4)  # two interpolations vs one cubic
     truth = np.asarray(exact.predict(values)["los"])
     assert np.abs(lean / truth - 1).max() <= np.abs(general / truth - 1).max() * 1.05
+    # a sampled R_half (free tracer scale) moves the stars' R / R_half: the general path
+    with pytest.warns(UserWarning):
+        free = KinematicModel(ModelSpec("plummer", "zhao", "baes-van-hese", R_half=cat.R_half,
+                                        forward=shipped_emulator, priors={"tracer.log10_r_s": (-0.7, -0.5)}), cat)
+    assert free._lean is None
 
 
 # ------------------------------------------------------------------ baselines

@@ -122,28 +122,26 @@ class KinematicModel:
         # stars at R = 0 (rounding) take the innermost radius: sigma_los is flat there
         self.R_data = np.maximum(R, positive.min())
         # the lean path: with a tracer that no sampled parameter changes (R_half fixed),
-        # the forward model may precompute everything that depends on the data radii
+        # the forward model may precompute everything that depends on the data radii.
+        # The tracer is fixed when, built from abstract (traced) values, none of its
+        # leaves depends on them.
         self._lean = None
         prepare = getattr(self.spec.forward, "prepare", None)
-        if prepare is not None and self._tracer_is_fixed():
-            self._lean = prepare(self.R_data, tracer, self.quantities)
-
-    def _tracer_is_fixed(self) -> bool:
-        """Whether the built tracer is the same for every parameter value: traced with
-        abstract values, none of its leaves depends on them."""
-        seen = []
+        if prepare is None:
+            return
+        depends = []
 
         def probe(values):
-            tracer = self.spec.build(values)[0]
-            seen.append(any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(tracer)))
+            leaves = jax.tree_util.tree_leaves(self.spec.build(values)[0])
+            depends.append(any(isinstance(v, jax.core.Tracer) for v in leaves))
             return 0.0
 
-        reference = {k: jnp.asarray(v, dtype=float) for k, v in self.spec.reference().items()}
         try:
-            jax.eval_shape(probe, reference)
+            jax.eval_shape(probe, {k: jnp.asarray(v, dtype=float) for k, v in self.spec.reference().items()})
         except Exception:  # a model that cannot be traced abstractly: keep the general path
-            return False
-        return bool(seen) and not seen[0]
+            return
+        if depends and not depends[0]:
+            self._lean = prepare(self.R_data, tracer, self.quantities)
 
     def _nuisance_priors(self, user):
         out = {}
