@@ -61,7 +61,8 @@ def test_training_learns_and_writes_a_card(trained):
     assert history[-1]["val_loss"] < min(0.5, history[0]["val_loss"])
     assert card["problem"]["input_names"][0] == "log10_rs" and len(card["problem"]["grid"]) == 32
     assert len(card["training"]["dataset_hash"]) == 64 and card["training"]["dataset_size"] > 1000
-    assert not (trained / "checkpoint").exists()
+    assert not (trained / "checkpoint").exists() and not (trained.parent / f".{trained.name}.checkpoint").exists()
+    assert "Training report" in (trained / "report.md").read_text()
 
 
 def test_interrupted_training_resumes_to_the_same_weights(reference, tmp_path):
@@ -79,7 +80,8 @@ def test_interrupted_training_resumes_to_the_same_weights(reference, tmp_path):
 
     with pytest.raises(Interrupt):
         fit(problem, train, val, TINY, tmp_path / "split", settings=settings, progress=False, log=stop_after_two)
-    assert (tmp_path / "split" / "checkpoint" / "state.npz").is_file()
+    # the state lives beside the (not yet written) emulator folder, never inside it
+    assert (tmp_path / ".split.checkpoint" / "state.npz").is_file() and not (tmp_path / "split").exists()
     lines = []
     fit(problem, train, val, TINY, tmp_path / "split", settings=settings, progress=False, log=lines.append)
     assert lines[0].startswith("resuming from epoch 2")

@@ -1,4 +1,4 @@
-"""The shipped emulator: loads offline, meets its floors, guards its domain.
+"""The shipped emulators (v1 and v2): load offline, meet their floors, guard their domain.
 
 Its validation report (32,768 fresh profiles, recorded in card.json) must meet the floors;
 this test re-checks an independent sample of 512 fresh profiles against the exact engine,
@@ -23,19 +23,20 @@ from dynamicall.train.design import sample
 from dynamicall.train.recipe import parse_recipe
 from dynamicall.train.validate import exact_outputs
 
-NAME = "zhao_bvh_plummer"
-FOLDER = pathlib.Path(__file__).resolve().parents[1] / "emulators" / NAME
+NAMES = ("zhao_bvh_plummer", "zhao_bvh_plummer_v2")
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    return load(NAME)
+@pytest.fixture(scope="module", params=NAMES)
+def emulator(request):
+    return load(request.param)
 
 
 def test_ships_and_loads_by_name(emulator):
-    assert NAME in available()
-    assert emulator.path.resolve() == FOLDER.resolve()
-    assert (FOLDER / "weights.npz").stat().st_size < 20e6
+    folder = ROOT / "emulators" / emulator.name
+    assert emulator.name in available()
+    assert emulator.path.resolve() == folder.resolve()
+    assert (folder / "weights.npz").stat().st_size < 20e6
     assert emulator.input_names == ("log10_rs", "alpha", "beta", "gamma", "beta_0", "beta_inf", "log10_ra", "eta")
 
 
@@ -44,11 +45,26 @@ def test_recorded_validation_meets_the_floors(emulator):
     assert v["n_profiles"] >= 10000 and v["meets_floors"]
     assert v["median_point_abs_error"] <= FLOORS["median_point_abs_error"]
     assert v["p99_profile_max_abs_error"] <= FLOORS["p99_profile_max_abs_error"]
-    report = (FOLDER / "report.md").read_text()
+    report = (ROOT / "emulators" / emulator.name / "report.md").read_text()
     assert f"{v['median_point_abs_error']:.2e}" in report
     # the test seed is independent of every seed used to make the training data
     recipe = parse_recipe(emulator.problem["recipe"])
     assert v["seed"] not in {s.seed for s in recipe.splits.values()}
+
+
+def test_v2_reports_its_gradient_accuracy_and_keeps_the_advertised_domain():
+    emulator = load("zhao_bvh_plummer_v2")
+    v = emulator.card["validation"]
+    assert v["gradient"]["n_profiles"] >= 512 and v["gradient"]["median_rel_error"] <= 1e-2
+    report = (ROOT / "emulators" / "zhao_bvh_plummer_v2" / "report.md").read_text()
+    assert f"{v['gradient']['median_rel_error']:.2e}" in report
+    v1 = load("zhao_bvh_plummer")
+    assert emulator.bounds == v1.bounds  # the card advertises the domain, not the guard band
+    wide = emulator.problem["training_bounds"]
+    for name, (lo, hi) in emulator.bounds.items():
+        assert wide[name][0] <= lo and wide[name][1] >= hi
+    assert wide["log10_rs"][1] - wide["log10_rs"][0] == pytest.approx(1.2 * (emulator.bounds["log10_rs"][1]
+                                                                             - emulator.bounds["log10_rs"][0]))
 
 
 def test_fresh_independent_sample_meets_the_floors(emulator):

@@ -33,6 +33,7 @@ def run(args) -> int:
         report = generate(
             recipe, args.out, split=args.split, n=args.n, seed=args.seed, design_kind=args.design,
             chunk=args.chunk, batch=args.batch, progress=not args.quiet, overwrite=args.overwrite,
+            jacobian=True if args.jacobian else None,
         )
     except (ValueError, FileExistsError) as err:
         print(f"dynamicall generate: {err}", file=sys.stderr)
@@ -64,6 +65,9 @@ def register(sub):
                    "(default: the recipe's [sampling] chunk)")
     p.add_argument("--batch", type=int, help="profiles per lax.map step on each device (speed only; "
                    "default 256 on CPU, 8192 on GPU)")
+    p.add_argument("--jacobian", action="store_true",
+                   help="also store d ln sigma / d inputs from the exact engine (forward-mode autodiff, "
+                        "~P+1 times the cost; or [outputs] jacobian = true in the recipe)")
     p.add_argument("--overwrite", action="store_true", help="discard an existing output and partial work")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     g = p.add_argument_group("multi-process (jax.distributed)")

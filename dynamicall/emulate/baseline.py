@@ -59,7 +59,32 @@ def zhao_mass(r, log10_rs, alpha, beta, gamma):
     return f[0] / (3.0 - gamma) + jnp.asarray(weights, dtype) @ f
 
 
-def log_sigma_baseline(x_grid, inputs, input_names):
+#: Baselines an emulator may subtract (``normalization["baseline_kind"]`` of its card).
+BASELINES = ("quadrature", "closed_form", "none")
+
+
+def zhao_mass_closed_form(r, log10_rs, alpha, gamma):
+    r"""A closed-form stand-in for the dimensionless Zhao mass, exact at small radii:
+
+    .. math:: \tilde M \approx \frac{4\pi r_s^3}{3-\gamma}\, y^{3-\gamma}
+              (1 + y^\alpha)^{-(3-\gamma)/\alpha}, \qquad y = r / r_s,
+
+    the inner power law rolled over to a constant (β does not enter). A few
+    ``exp``/``log`` per radius: no quadrature. Only a baseline: the network learns the rest.
+
+    Example
+    -------
+    >>> m = zhao_mass_closed_form(np.array([0.01]), 0.0, 2.0, 0.0)
+    >>> bool(abs(float(m[0]) / (4 * np.pi / 3 * 1e-6) - 1) < 1e-3)
+    True
+    """
+    ln_y = jnp.log(jnp.asarray(r)) - log10_rs * np.log(10.0)
+    k = 3.0 - gamma
+    return jnp.exp(jnp.log(4.0 * np.pi / k) + 3.0 * log10_rs * np.log(10.0) + k * ln_y
+                   - k / alpha * jax.nn.softplus(alpha * ln_y))
+
+
+def log_sigma_baseline(x_grid, inputs, input_names, fixed=None, kind: str = "quadrature"):
     """The baseline b on the grid ``x_grid`` (R / R_half) for dimensionless ``inputs``.
 
     Parameters
@@ -69,22 +94,41 @@ def log_sigma_baseline(x_grid, inputs, input_names):
     inputs : array (..., P)
         Dimensionless inputs, ordered as ``input_names``.
     input_names : sequence of str
-        Must contain log10_rs, alpha, beta, gamma; may contain log10_mstar.
+        Must contain log10_rs and those of alpha, beta, gamma that ``fixed`` lacks; may
+        contain log10_mstar.
+    fixed : dict, optional
+        Values of the halo parameters that are not inputs (e.g. ``{"alpha": 1.0}`` for
+        a recipe that fixes the Zhao slopes).
+    kind : {"quadrature", "closed_form", "none"}
+        ``quadrature``: ½ ln(G M(r_eff)/r_eff) with the Zhao mass by a short quadrature
+        (the v1 emulators); ``closed_form``: the same with :func:`zhao_mass_closed_form`;
+        ``none``: zero.
 
     Returns
     -------
     array (..., G)
     """
+    if kind not in BASELINES:
+        raise ValueError(f"baseline kind must be one of {BASELINES}; got {kind!r}")
     names = list(input_names)
+    fixed = dict(fixed or {})
     r_eff = np.sqrt(np.asarray(x_grid, dtype=float) ** 2 + 1.0)
+    inputs = jnp.asarray(inputs)
+    if kind == "none":
+        return jnp.zeros(inputs.shape[:-1] + (r_eff.size,), inputs.dtype)
 
     def one(v):
-        values = dict(zip(names, v))
-        m = zhao_mass(r_eff, values["log10_rs"], values["alpha"], values["beta"], values["gamma"])
+        values = {**fixed, **dict(zip(names, v))}
+        missing = [k for k in ("log10_rs", "alpha", "beta", "gamma") if k not in values]
+        if missing:
+            raise KeyError(f"the baseline needs the halo parameters {missing}: neither inputs nor fixed")
+        if kind == "closed_form":
+            m = zhao_mass_closed_form(r_eff, values["log10_rs"], values["alpha"], values["gamma"])
+        else:
+            m = zhao_mass(r_eff, values["log10_rs"], values["alpha"], values["beta"], values["gamma"])
         if "log10_mstar" in values:
             m = m + 10.0 ** values["log10_mstar"] * (1.0 + 1.0 / r_eff**2) ** -1.5
         return 0.5 * jnp.log(m / r_eff)
 
-    inputs = jnp.asarray(inputs)
     flat = inputs.reshape((-1, inputs.shape[-1]))
     return jax.vmap(one)(flat).reshape(inputs.shape[:-1] + (r_eff.size,))

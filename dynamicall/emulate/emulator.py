@@ -84,6 +84,61 @@ def network_from_arrays(architecture: dict, arrays: dict):
     return nnx.merge(*state_from_arrays(architecture, arrays))
 
 
+def interpolation_matrix(grid, targets, order: int = 4) -> np.ndarray:
+    """The fixed linear map from values on ``grid`` to values at ``targets``: Lagrange
+    interpolation of ``order`` points (4: cubic) in ln(radius), and linear extrapolation
+    in ln(radius) from the two end points outside the grid (a power law for ln sigma).
+
+    Applied to ln sigma on the grid it gives ln sigma at the targets; for a fit's fixed
+    data radii it is computed once.
+
+    Parameters
+    ----------
+    grid : array (G,)
+        Increasing positive radii.
+    targets : array (N,)
+        Positive radii.
+    order : int
+        Points per stencil (2: linear).
+
+    Returns
+    -------
+    numpy.ndarray (N, G)
+
+    Example
+    -------
+    >>> g = np.geomspace(0.1, 10.0, 9)
+    >>> W = interpolation_matrix(g, np.array([0.37, 20.0]))
+    >>> np.allclose(W @ (2 * np.log(g) + 1), 2 * np.log([0.37, 20.0]) + 1)
+    True
+    """
+    s = np.log(np.asarray(grid, dtype=float))
+    t = np.log(np.asarray(targets, dtype=float)).ravel()
+    g = s.size
+    order = min(order, g)
+    W = np.zeros((t.size, g))
+    for i, ti in enumerate(t):
+        if ti <= s[0] or ti >= s[-1]:
+            a, b = (0, 1) if ti <= s[0] else (g - 2, g - 1)
+            w = (ti - s[a]) / (s[b] - s[a])
+            W[i, a], W[i, b] = 1 - w, w
+            continue
+        j = int(np.searchsorted(s, ti)) - 1  # s[j] < ti <= s[j + 1]
+        first = int(np.clip(j - (order // 2 - 1), 0, g - order))
+        nodes = np.arange(first, first + order)
+        for k in nodes:
+            others = nodes[nodes != k]
+            W[i, k] = np.prod((ti - s[others]) / (s[k] - s[others]))
+    return W
+
+
+def _check_radii(R):
+    """The exact engine's check of concrete radii (same ValueError), at the public boundary."""
+    values = np.asarray(R, dtype=float)
+    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(f"R must be finite and > 0 (kpc); got {R!r}")
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Emulator:
     """A trained emulator of the projected dispersions on its domain.
@@ -120,6 +175,9 @@ class Emulator:
         norm = self.card["normalization"]
         for key in ("input_center", "input_half_width", "output_mean", "output_std"):
             object.__setattr__(self, "_" + key, np.asarray(norm[key], dtype=float))
+        basis = norm.get("output_basis")
+        object.__setattr__(self, "_output_basis", None if basis is None else np.asarray(basis, dtype=np.float32))
+        object.__setattr__(self, "_baseline_kind", norm.get("baseline_kind", "quadrature"))
         object.__setattr__(self, "_jit_inputs", jax.jit(self._inputs))
         object.__setattr__(self, "_jit_evaluate", jax.jit(self._evaluate))
 
@@ -180,22 +238,29 @@ class Emulator:
         """
         x = jnp.asarray(x)
         xn = (x - self._input_center) / self._input_half_width
-        out = nnx.merge(self._graphdef, self._state)(xn.astype(jnp.float32))
+        out = self._network_output(nnx.merge(self._graphdef, self._state)(xn.astype(jnp.float32)))
         out = out.astype(x.dtype) * self._output_std + self._output_mean
         q, g = len(self.quantities), self.grid.size
         out = out.reshape(x.shape[:-1] + (q, g))
-        base = log_sigma_baseline(self.grid, x[..., : len(self.input_names)], self.input_names)
-        return out + base[..., None, :]
+        return out + self._baseline(x[..., : len(self.input_names)])[..., None, :]
+
+    def _network_output(self, out):
+        """Standardised residuals from the network's last layer (through the principal
+        components for PCA-head emulators)."""
+        return out if self._output_basis is None else out @ self._output_basis
+
+    def _baseline(self, x):
+        return log_sigma_baseline(self.grid, x, self.input_names, self.problem.get("fixed"), self._baseline_kind)
 
     def _head_log(self, features, x):
         """ln sigma~ from encoder features and scalar inputs (CNN emulators)."""
         p = len(self.input_names)
         xn = (x - self._input_center[:p]) / self._input_half_width[:p]
         net = nnx.merge(self._graphdef, self._state)
-        out = net.head(features.astype(jnp.float32), xn.astype(jnp.float32))
+        out = self._network_output(net.head(features.astype(jnp.float32), xn.astype(jnp.float32)))
         out = out.astype(x.dtype) * self._output_std + self._output_mean
         out = out.reshape(x.shape[:-1] + (len(self.quantities), self.grid.size))
-        return out + log_sigma_baseline(self.grid, x, self.input_names)[..., None, :]
+        return out + self._baseline(x)[..., None, :]
 
     def encode_tracer(self, tracer) -> EncodedTracer:
         """Run the encoder of a CNN emulator once for ``tracer``.
@@ -291,6 +356,7 @@ class Emulator:
         leaves = jax.tree_util.tree_leaves((R, tracer, mass, anisotropy))
         if any(isinstance(v, jax.core.Tracer) for v in leaves):
             return self._evaluate(R, tracer, mass, anisotropy)
+        _check_radii(R)
         x, _, R_half, _, _ = self._jit_inputs(tracer, mass, anisotropy)
         self._report(x, R / R_half)
         return self._jit_evaluate(R, tracer, mass, anisotropy)
@@ -301,6 +367,73 @@ class Emulator:
         Same signature and units as :func:`dynamicall.jeans.sigma_los`.
         """
         return self.projected_dispersions(R, tracer, mass, anisotropy)["los"]
+
+    def predictor(self, R, tracer, quantities=("los",)):
+        """The lean evaluation path for fixed radii and a fixed tracer (a fit's stars).
+
+        Everything that does not depend on the mass and anisotropy is done here, once:
+        the tracer's R_half, the stars' u = R / R_half, and the interpolation matrix
+        (:func:`interpolation_matrix`, cubic in ln u) from the output grid to the stars.
+        The returned function then does one input mapping, one network evaluation, the
+        baseline (if the emulator has one) on the grid and one small matrix product
+        (stars x grid) per call. Inputs outside the
+        domain follow ``on_domain`` as in :meth:`projected_dispersions` (clipped for
+        "penalty", NaN for "raise" inside jit).
+
+        Parameters
+        ----------
+        R : array (N,)
+            Concrete projected radii, kpc.
+        tracer : profile
+            The tracer, with concrete parameters.
+        quantities : tuple of str
+            Dispersions wanted ("los", "pm_radial", "pm_tangential").
+
+        Returns
+        -------
+        callable
+            ``f(mass, anisotropy) -> {quantity: sigma (N,) km/s}``; traceable.
+        """
+        if self.card["architecture"]["family"] != "mlp":
+            raise ValueError("predictor() needs an MLP emulator")
+        R = np.asarray(to_kpc(R), dtype=float).ravel()
+        _check_radii(R)
+        R_half = float(tracer_half_light_radius(self.problem, tracer))
+        names = [QUANTITIES[q] for q in self.quantities]
+        missing = [q for q in quantities if q not in names]
+        if missing:
+            raise ValueError(f"emulator {self.name!r} was not trained on {missing} (quantities: {self.quantities})")
+        W = interpolation_matrix(self.grid, R / R_half)
+        g, p = self.grid.size, len(self.input_names)
+        lo, hi = self._lo_hi()
+        net = nnx.merge(self._graphdef, self._state)
+        rows = [names.index(q) for q in quantities]
+        Wj = jnp.asarray(W)
+        std, mean = self._output_std, self._output_mean
+        basis = None if self._output_basis is None else jnp.asarray(self._output_basis, dtype=float)
+        center, half_width = self._input_center[:p], self._input_half_width[:p]
+        penalty_mode, raise_mode = self.on_domain == "penalty", self.on_domain == "raise"
+        has_baseline = self._baseline_kind != "none"
+
+        def predict(mass, anisotropy):
+            x, unit = scalar_inputs(self.problem, R_half, mass, anisotropy)
+            inside = jnp.all((x >= lo) & (x <= hi))
+            if penalty_mode:
+                x = jnp.clip(x, lo, hi)
+            h = net(((x - center) / half_width).astype(jnp.float32)).astype(x.dtype)
+            if basis is not None:
+                h = h @ basis
+            log_grid = (h * std + mean).reshape(len(names), g)  # ln sigma~ on the grid, per quantity
+            if has_baseline:
+                log_grid = log_grid + self._baseline(x)[None, :]
+            log_stars = Wj @ log_grid[jnp.asarray(rows)].T + jnp.log(unit)  # one (N, G) x (G, Q) product
+            out = {}
+            for k, q in enumerate(quantities):
+                sigma = jnp.exp(log_stars[:, k])
+                out[q] = jnp.where(inside, sigma, jnp.nan) if raise_mode else sigma
+            return out
+
+        return predict
 
     def sigma_pm_radial(self, R, tracer, mass, anisotropy):
         """Plane-of-sky radial dispersion (km/s), if the emulator was trained on it."""

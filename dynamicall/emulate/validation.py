@@ -9,6 +9,7 @@ records them in the emulator's ``card.json`` under ``validation``.
 from __future__ import annotations
 
 import datetime
+import json
 import pathlib
 
 import numpy as np
@@ -17,6 +18,72 @@ from . import files
 
 #: Accuracy floors every shipped emulator must meet over its whole domain.
 FLOORS = {"median_point_abs_error": 1e-3, "p99_profile_max_abs_error": 1e-2}
+#: Floor on the gradient: median relative error of d ln sigma / d inputs.
+GRADIENT_FLOOR = {"gradient_median_rel_error": 1e-2}
+
+
+def gradient_statistics(emulated_jacobian, exact_jacobian) -> dict:
+    """Accuracy of d ln sigma / d inputs.
+
+    For each profile and radius the relative error is |J_emu - J_exact| / |J_exact|,
+    Euclidean norms over the input vector (dimensionless inputs in their recipe units);
+    this stays meaningful where one component crosses zero.
+
+    Parameters
+    ----------
+    emulated_jacobian, exact_jacobian : arrays (N, Q*G, P)
+
+    Returns
+    -------
+    dict
+        ``median_rel_error``, ``p90_rel_error``, ``p99_rel_error``, ``n_profiles``, and
+        ``per_input_median_rel_error`` (the component error over |J_exact|, per input).
+
+    Example
+    -------
+    >>> exact = np.ones((2, 3, 4))
+    >>> round(gradient_statistics(exact * 1.01, exact)["median_rel_error"], 6)
+    0.01
+    """
+    emu, exact = np.asarray(emulated_jacobian, float), np.asarray(exact_jacobian, float)
+    norm = np.linalg.norm(exact, axis=-1)
+    rel = np.linalg.norm(emu - exact, axis=-1) / np.maximum(norm, 1e-300)
+    per_input = np.median(np.abs(emu - exact) / np.maximum(norm, 1e-300)[..., None], axis=(0, 1))
+    return dict(
+        n_profiles=int(emu.shape[0]),
+        median_rel_error=float(np.median(rel)),
+        p90_rel_error=float(np.percentile(rel, 90)),
+        p99_rel_error=float(np.percentile(rel, 99)),
+        per_input_median_rel_error=[float(v) for v in per_input],
+    )
+
+
+def training_report(card: dict) -> str:
+    """report.md written with a freshly trained emulator: its best validation metrics
+    (values and, when measured, gradients). ``dynamicall validate`` replaces it with the
+    report on a fresh test set."""
+    best = card["training"].get("best_validation", {})
+    lines = [
+        f"# Training report of `{card['name']}`",
+        "",
+        "Not yet validated on a fresh test set: run `dynamicall validate` on this folder.",
+        "",
+        f"Architecture: {json.dumps(card['architecture'], sort_keys=True)}; baseline: "
+        f"{card['normalization'].get('baseline_kind', 'quadrature')}; output head: "
+        + (f"{len(card['normalization']['output_basis'])} principal components"
+           if "output_basis" in card["normalization"] else "grid values")
+        + f". {card['training']['epochs']} epochs ({card['training']['stop_reason']}), "
+        f"{card['training']['wall_time_s']} s.",
+        "",
+        "| validation set, best epoch | value |",
+        "| --- | --- |",
+        f"| median per-point abs(E) | {best.get('val_median_rel_err', float('nan')):.2e} |",
+        f"| p99 per-profile max abs(E) | {best.get('val_p99_max_rel_err', float('nan')):.2e} |",
+        f"| median rel. error of d ln sigma / d inputs | "
+        + (f"{best['val_grad_median_rel_err']:.2e} |" if "val_grad_median_rel_err" in best else "not measured |"),
+        "",
+    ]
+    return "\n".join(lines)
 QUANTILES = (50, 90, 99, 99.9, 100)
 
 
@@ -86,7 +153,7 @@ def _histograms(path, emulated_log, exact_log, title):
         ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -114,6 +181,13 @@ def report_markdown(name: str, stats: dict, meta: dict) -> str:
     ]
     for key, required in FLOORS.items():
         lines.append(f"| {key} | <= {required:.1e} | {stats[key]:.2e} | {'yes' if stats[key] <= required else 'NO'} |")
+    grad = stats.get("gradient")
+    if grad:
+        value = grad["median_rel_error"]
+        lines.append(f"| gradient_median_rel_error | <= {GRADIENT_FLOOR['gradient_median_rel_error']:.1e} | "
+                     f"{value:.2e} | {'yes' if value <= GRADIENT_FLOOR['gradient_median_rel_error'] else 'NO'} |")
+    else:
+        lines.append("| gradient_median_rel_error | <= 1.0e-02 | not measured | - |")
     lines += [
         "",
         f"Points with abs(E) < 1 %: {100 * stats['fraction_points_below_1pct']:.3f} %; profiles with max "
@@ -124,6 +198,16 @@ def report_markdown(name: str, stats: dict, meta: dict) -> str:
         "![error histograms](report.png)",
         "",
     ]
+    if grad:
+        names = meta.get("input_names") or [f"x{i}" for i in range(len(grad["per_input_median_rel_error"]))]
+        lines[-2:-2] = [
+            f"Gradient d ln sigma / d inputs on {grad['n_profiles']} of these profiles (exact Jacobian by "
+            "forward-mode autodiff of the engine): relative error |J_emu - J_exact| / |J_exact| per (profile, "
+            f"radius), norms over the inputs: median {grad['median_rel_error']:.2e}, 90 % "
+            f"{grad['p90_rel_error']:.2e}, 99 % {grad['p99_rel_error']:.2e}. Median per input (over |J_exact|): "
+            + ", ".join(f"{n} {v:.1e}" for n, v in zip(names, grad["per_input_median_rel_error"])) + ".",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -131,8 +215,11 @@ def record_validation(folder, card: dict, stats: dict, meta: dict, emulated_log,
     """Write report.md and report.png to ``folder`` and the statistics into card.json."""
     folder = pathlib.Path(folder)
     meta = dict(meta, date=meta.get("date") or datetime.date.today().isoformat())
-    _histograms(folder / "report.png", emulated_log, exact_log, f"{card['name']}: {stats['n_profiles']} test profiles")
-    (folder / "report.md").write_text(report_markdown(card["name"], stats, meta))
+    from .._durable import atomic_file, write_text
+
+    with atomic_file(folder / "report.png") as tmp:
+        _histograms(tmp, emulated_log, exact_log, f"{card['name']}: {stats['n_profiles']} test profiles")
+    write_text(folder / "report.md", report_markdown(card["name"], stats, meta))
     card = dict(card, validation=dict(stats, **meta, floors=FLOORS, meets_floors=meets_floors(stats)))
     files.write_card(folder, card)
     return card

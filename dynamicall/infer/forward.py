@@ -66,6 +66,10 @@ class ExactForward:
         """No domain: always None."""
         return None
 
+    def prepare(self, R, tracer, quantities=("los",)):
+        """No lean path for fixed radii: the model evaluates on its grid (None)."""
+        return None
+
     def R_range(self, tracer):
         """Radii the forward model covers, kpc: all."""
         return (0.0, np.inf)
@@ -121,6 +125,18 @@ class EmulatorForward:
     def log_penalty(self, tracer, mass, anisotropy):
         """The emulator's domain penalty (<= 0, 0 inside the domain)."""
         return self.emulator.domain_penalty(tracer, mass, anisotropy)
+
+    def prepare(self, R, tracer, quantities=("los",)):
+        """The emulator's lean path for fixed data radii ``R`` (kpc) and a fixed tracer:
+        ``f(mass, anisotropy) -> {quantity: sigma at R}`` (see
+        :meth:`dynamicall.emulate.Emulator.predictor`), or None if the emulator has none."""
+        make = getattr(self.emulator, "predictor", None)
+        if make is None:
+            return None
+        try:
+            return make(np.asarray(R, dtype=float), tracer, tuple(quantities))
+        except ValueError:  # e.g. a CNN emulator, or quantities it lacks: the general path
+            return None
 
     def R_range(self, tracer):
         lo, hi = self.emulator.R_range(tracer)

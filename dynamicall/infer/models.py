@@ -121,6 +121,27 @@ class KinematicModel:
         self.R_grid = evaluation_grid(R, (f_lo, f_hi), n)
         # stars at R = 0 (rounding) take the innermost radius: sigma_los is flat there
         self.R_data = np.maximum(R, positive.min())
+        # the lean path: with a tracer that no sampled parameter changes (R_half fixed),
+        # the forward model may precompute everything that depends on the data radii.
+        # The tracer is fixed when, built from abstract (traced) values, none of its
+        # leaves depends on them.
+        self._lean = None
+        prepare = getattr(self.spec.forward, "prepare", None)
+        if prepare is None:
+            return
+        depends = []
+
+        def probe(values):
+            leaves = jax.tree_util.tree_leaves(self.spec.build(values)[0])
+            depends.append(any(isinstance(v, jax.core.Tracer) for v in leaves))
+            return 0.0
+
+        try:
+            jax.eval_shape(probe, {k: jnp.asarray(v, dtype=float) for k, v in self.spec.reference().items()})
+        except Exception:  # a model that cannot be traced abstractly: keep the general path
+            return
+        if depends and not depends[0]:
+            self._lean = prepare(self.R_data, tracer, self.quantities)
 
     def _nuisance_priors(self, user):
         out = {}
@@ -192,6 +213,8 @@ class KinematicModel:
         """Model dispersions (km/s) at the data radii, or at radii ``R`` (kpc; may be
         traced), interpolated from the forward model on :attr:`R_grid`."""
         tracer, mass, anisotropy = self.spec.build(values)
+        if R is None and self._lean is not None:
+            return self._lean(mass, anisotropy)
         grid = self.spec.forward.dispersions(self.R_grid, tracer, mass, anisotropy, self.quantities)
         R = self.R_data if R is None else R
         return {q: interp_loglog(R, self.R_grid, s) for q, s in grid.items()}

@@ -9,6 +9,8 @@ dataset           shape         contents
 ``outputs``       (N, Q*G)      ln sigma~ per quantity and radius, quantity-major
                                 (float64 or float32 as the recipe says)
 ``grid``          (G,)          R / R_half
+``jacobian``      (N, Q*G, P)   optional (``--jacobian``): d outputs / d inputs from the
+                                exact engine (forward-mode autodiff), float64
 ================  ============  =====================================================
 
 and the attributes ``format``, ``recipe`` (TOML text), ``recipe_name``,
@@ -83,6 +85,7 @@ class TrainingSet:
     input_names: tuple
     quantities: tuple
     attrs: dict
+    jacobian: np.ndarray | None = None
 
     def __len__(self):
         return self.inputs.shape[0]
@@ -118,7 +121,8 @@ def _key_attrs(attrs: dict) -> dict:
     return out
 
 
-def content_hash(inputs_sha256: str, outputs_sha256: str, grid_sha256: str, attrs: dict) -> str:
+def content_hash(inputs_sha256: str, outputs_sha256: str, grid_sha256: str, attrs: dict,
+                 jacobian_sha256: str | None = None) -> str:
     """The ``content_hash`` attribute from the datasets' sha256 and the key attributes.
 
     Example
@@ -129,6 +133,11 @@ def content_hash(inputs_sha256: str, outputs_sha256: str, grid_sha256: str, attr
     64
     """
     doc = dict(inputs=inputs_sha256, outputs=outputs_sha256, grid=grid_sha256, attrs=_key_attrs(attrs))
+    if jacobian_sha256 is not None:  # sets without a Jacobian keep their hash
+        doc["jacobian"] = jacobian_sha256
+    if "sampled_bounds" in attrs:
+        value = attrs["sampled_bounds"]
+        doc["sampled_bounds"] = value if isinstance(value, str) else json.dumps(value)
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -230,11 +239,13 @@ def read_chunk(path) -> dict:
 
 
 # ------------------------------------------------------------------ final files
-def _create_final(f, n, n_inputs, n_outputs, grid, output_dtype):
+def _create_final(f, n, n_inputs, n_outputs, grid, output_dtype, jacobian=False):
     f.create_dataset("inputs", shape=(n, n_inputs), dtype="<f8", track_times=False)
     f.create_dataset("outputs", shape=(n, n_outputs), dtype=np.dtype(output_dtype).newbyteorder("<"),
                      track_times=False)
     f.create_dataset("grid", data=np.asarray(grid, dtype="<f8"), track_times=False)
+    if jacobian:
+        f.create_dataset("jacobian", shape=(n, n_outputs, n_inputs), dtype="<f8", track_times=False)
 
 
 class TrainingSetWriter:
@@ -255,18 +266,25 @@ class TrainingSetWriter:
         R / R_half.
     output_dtype : str
         Storage dtype of ``outputs``.
+    jacobian : bool
+        The rows appended hold, after the ``n_outputs`` values, the Jacobian d outputs /
+        d inputs flattened (n_outputs x n_inputs, row-major); it is stored as the dataset
+        ``jacobian`` (float64).
     """
 
-    def __init__(self, path, n: int, n_inputs: int, n_outputs: int, grid, output_dtype: str):
+    def __init__(self, path, n: int, n_inputs: int, n_outputs: int, grid, output_dtype: str,
+                 jacobian: bool = False):
         import h5py
 
         self.path = pathlib.Path(path)
         self.tmp = self.path.with_name(f"{self.path.name}.tmp.{os.getpid()}")
         self.n, self.row, self.grid = int(n), 0, np.asarray(grid, dtype="<f8")
+        self.n_inputs, self.n_outputs, self.jacobian = int(n_inputs), int(n_outputs), bool(jacobian)
         self.failures, self.examples = 0, []
         self._hash_inputs, self._hash_outputs = hashlib.sha256(), hashlib.sha256()
+        self._hash_jacobian = hashlib.sha256()
         self._file = h5py.File(self.tmp, "w")
-        _create_final(self._file, self.n, n_inputs, n_outputs, self.grid, output_dtype)
+        _create_final(self._file, self.n, n_inputs, n_outputs, self.grid, output_dtype, self.jacobian)
 
     def append(self, inputs, outputs, failures=()):
         """Write the next rows (and count their failure records)."""
@@ -275,6 +293,13 @@ class TrainingSetWriter:
         if self.row + rows > self.n:
             raise ValueError(f"{self.row + rows} rows exceed the set's {self.n}")
         x = np.ascontiguousarray(inputs, dtype="<f8")
+        outputs = np.asarray(outputs)
+        if self.jacobian:
+            jac = np.ascontiguousarray(outputs[:, self.n_outputs :], dtype="<f8")
+            jac = jac.reshape(rows, self.n_outputs, self.n_inputs)
+            f["jacobian"][self.row : self.row + rows] = jac
+            self._hash_jacobian.update(memoryview(jac))
+            outputs = outputs[:, : self.n_outputs]
         y = np.ascontiguousarray(outputs, dtype=f["outputs"].dtype)
         f["inputs"][self.row : self.row + rows] = x
         f["outputs"][self.row : self.row + rows] = y
@@ -291,7 +316,8 @@ class TrainingSetWriter:
             raise ValueError(f"{self.row} rows written; the set has {self.n}")
         attrs = dict(attrs, format=FORMAT, failures=self.failures, failure_examples=json.dumps(self.examples))
         attrs["content_hash"] = content_hash(self._hash_inputs.hexdigest(), self._hash_outputs.hexdigest(),
-                                             _sha256(self.grid), attrs)
+                                             _sha256(self.grid), attrs,
+                                             self._hash_jacobian.hexdigest() if self.jacobian else None)
         _set_attrs(self._file, attrs)
         self._file.close()
         _replace_durably(self.tmp, self.path)
@@ -305,7 +331,8 @@ class TrainingSetWriter:
             self.tmp.unlink(missing_ok=True)
 
 
-def write_from_chunks(path, chunk_paths, grid, attrs: dict, n_inputs: int, n_outputs: int) -> dict:
+def write_from_chunks(path, chunk_paths, grid, attrs: dict, n_inputs: int, n_outputs: int,
+                      jacobian: bool = False) -> dict:
     """Join chunk files (in row order) into a finished training set, atomically.
 
     Streams one chunk at a time (memory: one chunk) through :class:`TrainingSetWriter`.
@@ -327,7 +354,7 @@ def write_from_chunks(path, chunk_paths, grid, attrs: dict, n_inputs: int, n_out
     dict
         The attributes written.
     """
-    writer = TrainingSetWriter(path, int(attrs["n"]), n_inputs, n_outputs, grid, attrs["output_dtype"])
+    writer = TrainingSetWriter(path, int(attrs["n"]), n_inputs, n_outputs, grid, attrs["output_dtype"], jacobian)
     try:
         for chunk_path in chunk_paths:
             part = read_chunk(chunk_path)
@@ -356,7 +383,7 @@ def read_attrs(path) -> dict:
 
     with h5py.File(path, "r") as f:
         attrs = {k: _decode(v) for k, v in f.attrs.items()}
-    for key in ("failure_examples", "bounds", "priors", "software"):
+    for key in ("failure_examples", "bounds", "priors", "software", "sampled_bounds"):
         if isinstance(attrs.get(key), str):
             attrs[key] = json.loads(attrs[key])
     return attrs
@@ -381,12 +408,15 @@ def read_dataset(path, verify: bool = True) -> TrainingSet:
         if _decode(f.attrs.get("format")) != FORMAT:
             raise ValueError(f"{path} is not a Dynamicall training set (format {f.attrs.get('format')!r})")
         inputs, outputs, grid = f["inputs"][()], f["outputs"][()], f["grid"][()]
+        jacobian = f["jacobian"][()] if "jacobian" in f else None
     attrs = read_attrs(path)
     if verify:
-        expected = content_hash(_sha256(inputs), _sha256(outputs), _sha256(grid), attrs)
+        expected = content_hash(_sha256(inputs), _sha256(outputs), _sha256(grid), attrs,
+                                None if jacobian is None else _sha256(jacobian))
         if expected != attrs.get("content_hash"):
             raise ValueError(f"{path}: content_hash does not match the data (file altered or damaged)")
-    return TrainingSet(inputs, outputs, grid, tuple(attrs["input_names"]), tuple(attrs["quantities"]), attrs)
+    return TrainingSet(inputs, outputs, grid, tuple(attrs["input_names"]), tuple(attrs["quantities"]), attrs,
+                       jacobian)
 
 
 def differences(path_a, path_b) -> list:

@@ -110,7 +110,7 @@ def _settings(recipe: Recipe, split: str, n, seed, kind, chunk):
     return n, seed, kind, chunk
 
 
-def _attrs(recipe: Recipe, split, n, seed, kind) -> dict:
+def _attrs(recipe: Recipe, split, n, seed, kind, jacobian=False) -> dict:
     """Attributes of the finished file (those that do not depend on the data)."""
     import h5py
     import scipy
@@ -132,13 +132,18 @@ def _attrs(recipe: Recipe, split, n, seed, kind) -> dict:
         seed=seed,
         n=n,
         software=json.dumps(software, sort_keys=True),
+        # optional attributes only when used: plain sets keep their bytes and hash
+        **(dict(sampled_bounds=json.dumps(recipe.sampling_recipe(split).bounds))
+           if recipe.sampling_recipe(split) is not recipe else {}),
+        **(dict(jacobian="d outputs / d inputs (exact engine, forward-mode autodiff)") if jacobian else {}),
     )
 
 
 def _manifest(attrs: dict, chunk: int) -> dict:
     # software versions too: rows computed by another jax may differ in their last bits
     keys = ("recipe_fingerprint", "split", "design", "seed", "n", "output_dtype", "engine_version", "software")
-    return dict({k: attrs[k] for k in keys}, chunk=chunk)
+    extra = {k: attrs[k] for k in ("sampled_bounds", "jacobian") if k in attrs}
+    return dict({k: attrs[k] for k in keys}, chunk=chunk, **extra)
 
 
 def _check_manifest(folder: pathlib.Path, manifest: dict):
@@ -172,7 +177,10 @@ def _describe_failure(recipe: Recipe, y: np.ndarray) -> str:
     bad = np.flatnonzero(~np.isfinite(y))
     g = recipe.grid.size
     first = bad[0]
-    where = f"{recipe.quantities[first // g]} at R/R_half={recipe.grid[first % g]:.4g}"
+    if first >= recipe.n_outputs:
+        where = "the Jacobian"
+    else:
+        where = f"{recipe.quantities[first // g]} at R/R_half={recipe.grid[first % g]:.4g}"
     kinds = sorted({"nan" if np.isnan(v) else "inf" for v in y[bad]})
     return f"non-finite output ({'/'.join(kinds)}) at {bad.size} of {y.size} points, first {where}"
 
@@ -180,14 +188,27 @@ def _describe_failure(recipe: Recipe, y: np.ndarray) -> str:
 _ENGINES = {}
 
 
-def _engine(recipe: Recipe, mesh, batch: int):
+def _with_jacobian(recipe: Recipe):
+    """x -> [outputs, d outputs / d inputs flattened row-major]: forward-mode autodiff
+    (one JVP per input) of the exact engine."""
+    import jax.numpy as jnp
+
+    def one(x):
+        y, jac = _dimensionless_one(recipe, x), jax.jacfwd(lambda v: _dimensionless_one(recipe, v))(x)
+        return jnp.concatenate([y, jac.reshape(-1)])
+
+    return one
+
+
+def _engine(recipe: Recipe, mesh, batch: int, jacobian: bool = False):
     """The sharded engine for a recipe's model, devices and batch, compiled once per
     process (equal fingerprints define the same computation)."""
-    key = (recipe.fingerprint(), tuple(d.id for d in mesh.devices.flat), batch)
+    key = (recipe.fingerprint(), tuple(d.id for d in mesh.devices.flat), batch, jacobian)
     if key not in _ENGINES:
         if len(_ENGINES) >= 8:
             _ENGINES.pop(next(iter(_ENGINES)))
-        _ENGINES[key] = distributed.sharded_map(lambda x: _dimensionless_one(recipe, x), mesh, batch)
+        one = _with_jacobian(recipe) if jacobian else (lambda x: _dimensionless_one(recipe, x))
+        _ENGINES[key] = distributed.sharded_map(one, mesh, batch)
     return _ENGINES[key]
 
 
@@ -200,10 +221,12 @@ class _ChunkComputer:
     overlaps the writing with the computing.
     """
 
-    def __init__(self, recipe, seed, chunk, mesh, batch, compute, max_attempts):
+    def __init__(self, recipe, seed, chunk, mesh, batch, compute, max_attempts, jacobian=False,
+                 sampled=None):
         self.recipe, self.seed, self.max_attempts = recipe, seed, max_attempts
+        self.sampled = recipe if sampled is None else sampled  # the box replacements come from
         self.rows_per_call, batch = distributed.call_rows(chunk, mesh.size, batch)
-        self.run = _engine(recipe, mesh, batch)
+        self.run = _engine(recipe, mesh, batch, jacobian)
         self.wrap = compute
         self.storage = np.dtype(recipe.output_dtype)
 
@@ -255,7 +278,7 @@ class _ChunkComputer:
                     f"row {start + bad[0]} still fails after {self.max_attempts} replacements: "
                     f"{failures[-1]['reason']}. The engine fails over much of the input box; "
                     "check the recipe's ranges and engine settings.")
-            x[bad] = np.stack([design.replacement(self.recipe, self.seed, start + i, attempt) for i in bad])
+            x[bad] = np.stack([design.replacement(self.sampled, self.seed, start + i, attempt) for i in bad])
             y[bad] = self._call(x[bad])
             bad = bad[~np.isfinite(self._stored(y[bad])).all(axis=1)]
         failures.sort(key=lambda r: (r["row"], r["attempt"]))
@@ -266,9 +289,9 @@ class _Joiner:
     """Appends chunks to the finished file in row order as soon as they exist (one
     process), from memory when just computed, else from their chunk files."""
 
-    def __init__(self, out, recipe, n, n_chunks, folder, done):
+    def __init__(self, out, recipe, n, n_chunks, folder, done, jacobian=False):
         self.writer = dataset.TrainingSetWriter(out, n, recipe.n_inputs, recipe.n_outputs, recipe.grid,
-                                                recipe.output_dtype)
+                                                recipe.output_dtype, jacobian)
         self.folder, self.done, self.next, self.n_chunks = folder, done.copy(), 0, n_chunks
 
     def completes_with(self, k) -> bool:
@@ -322,10 +345,41 @@ def _run_chunks(computer, joiner, inputs, mine, chunk, n, folder, report, bar):
         bar.update(stop - start)
 
 
+def _lock(out: pathlib.Path):
+    """An exclusive, non-blocking lock of ``out`` (the file ``OUT.lock`` beside it), or a
+    ``FileExistsError`` naming the process that holds it: two runs never write one set."""
+    import fcntl
+
+    path = out.with_name(out.name + ".lock")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise FileExistsError(f"{out} is being written by {holder} (lock {path}); wait for it to finish, "
+                              "or choose another output") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"dynamicall generate, pid {os.getpid()}")
+    handle.flush()
+    return handle, path
+
+
+def _check_count(name, value, minimum=1):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
 def generate(recipe, out, *, split: str = "train", n: int | None = None, seed: int | None = None,
              design_kind: str | None = None, chunk: int | None = None, batch: int | None = None,
              devices=None, progress: bool = True, overwrite: bool = False, max_attempts: int = 8,
-             compute=None) -> GenerationReport:
+             compute=None, jacobian: bool | None = None) -> GenerationReport:
     """Generate (or resume, or finish) a training set.
 
     Needs float64 (``jax.config.update("jax_enable_x64", True)``); the outputs are stored
@@ -353,6 +407,15 @@ def generate(recipe, out, *, split: str = "train", n: int | None = None, seed: i
         Replacements tried for a failing row before giving up.
     compute : callable, optional
         ``compute(x, run) -> y`` wraps the engine call ``run(x)`` (tests inject failures).
+    jacobian : bool, optional
+        Also store d outputs / d inputs from the exact engine (forward-mode autodiff,
+        ~P+1 times the cost) as the dataset ``jacobian`` (default: the recipe's
+        ``[outputs] jacobian``).
+
+    The train split samples the recipe's box widened by its guard band
+    (``[sampling] guard_band``, an input's ``train_range``); held-out splits sample the
+    advertised box. A second run on the same ``out`` while one is running is refused
+    (``FileExistsError``) by a lock (``OUT.lock``, removed when the set is finished).
 
     Returns
     -------
@@ -363,15 +426,34 @@ def generate(recipe, out, *, split: str = "train", n: int | None = None, seed: i
         raise ValueError('training sets are computed in float64: call jax.config.update("jax_enable_x64", True) first')
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe)
+    n, chunk, batch = _check_count("n", n), _check_count("chunk", chunk), _check_count("batch", batch)
+    _check_count("max_attempts", max_attempts, 0)
+    seed = _check_count("seed", seed, 0)
+    jacobian = recipe.jacobian if jacobian is None else bool(jacobian)
     n, seed, kind, chunk = _settings(recipe, split, n, seed, design_kind, chunk)
     out = pathlib.Path(out)
+    if out.is_dir():
+        raise ValueError(f"{out} is a folder; --out must name the HDF5 file to write, e.g. {out / 'train.h5'}")
     folder = partial_path(out)
     index, count = distributed.process_layout()
     mesh = distributed.local_mesh(devices)
     n_chunks = math.ceil(n / chunk)
-    attrs = _attrs(recipe, split, n, seed, kind)
+    attrs = _attrs(recipe, split, n, seed, kind, jacobian)
+    sampled = recipe.sampling_recipe(split)
     report = GenerationReport(str(out), n, n_chunks, 0, 0, 0, mesh.size, count)
+    lock = _lock(out) if index == 0 else None
+    try:
+        return _generate_locked(recipe, sampled, out, folder, split, n, seed, kind, chunk, batch, mesh, index,
+                                count, n_chunks, attrs, report, progress, overwrite, max_attempts, compute,
+                                jacobian, lock, t_start)
+    finally:
+        if lock is not None:
+            lock[0].close()
 
+
+def _generate_locked(recipe, sampled, out, folder, split, n, seed, kind, chunk, batch, mesh, index, count,
+                     n_chunks, attrs, report, progress, overwrite, max_attempts, compute, jacobian, lock,
+                     t_start):
     if overwrite and index == 0:
         out.unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
@@ -381,9 +463,13 @@ def generate(recipe, out, *, split: str = "train", n: int | None = None, seed: i
         same = all(str(old.get(k)) == str(attrs[k]) for k in dataset.HASHED_ATTRS)
         if not same:
             raise FileExistsError(f"{out} exists with other settings; choose another output or overwrite it")
+        if jacobian and "jacobian" not in old:
+            raise FileExistsError(f"{out} exists without the Jacobian; choose another output or overwrite it")
         report.already_complete, report.chunks_resumed = True, n_chunks
         report.failures = int(old.get("failures", 0))
         report.total_s = time.perf_counter() - t_start
+        if lock is not None:
+            lock[1].unlink(missing_ok=True)
         return report
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -397,12 +483,12 @@ def generate(recipe, out, *, split: str = "train", n: int | None = None, seed: i
     mine = pending[index::count]
     report.chunks_resumed = int(done.sum())
     # one process joins chunks into the finished file as it goes; several join at the end
-    joiner = _Joiner(out, recipe, n, n_chunks, folder, done) if count == 1 else None
+    joiner = _Joiner(out, recipe, n, n_chunks, folder, done, jacobian) if count == 1 else None
     try:
         if mine.size:
-            inputs = design.sample(recipe, n, seed, kind)
+            inputs = design.sample(sampled, n, seed, kind)
             computer = _ChunkComputer(recipe, seed, chunk, mesh, batch or distributed.default_batch(mesh),
-                                      compute, max_attempts)
+                                      compute, max_attempts, jacobian, sampled)
             report.setup_s = time.perf_counter() - t_start
             bar = _progress_bar(recipe, split, n, chunk, done, mine, count, enabled=progress and index == 0)
             try:
@@ -415,12 +501,14 @@ def generate(recipe, out, *, split: str = "train", n: int | None = None, seed: i
             if joiner is None:
                 paths = [folder / dataset.CHUNK_NAME.format(k) for k in range(n_chunks)]
                 written = dataset.write_from_chunks(out, paths, recipe.grid, attrs, recipe.n_inputs,
-                                                    recipe.n_outputs)
+                                                    recipe.n_outputs, jacobian)
             else:
                 joiner.drain()
                 written = joiner.writer.finish(attrs)
                 joiner = None
             shutil.rmtree(folder)
+            if lock is not None:
+                lock[1].unlink(missing_ok=True)
             report.failures = int(written["failures"])
             report.merge_s = time.perf_counter() - t0
     finally:

@@ -124,6 +124,15 @@ class InputSpec:
     low: float
     high: float
     prior: str = "uniform"
+    #: Range the train split samples (the advertised range widened by the guard band);
+    #: None: the advertised range.
+    train_low: float | None = None
+    train_high: float | None = None
+
+    def train_range(self) -> tuple:
+        """(low, high) sampled by the train split (guard band included)."""
+        return (self.low if self.train_low is None else self.train_low,
+                self.high if self.train_high is None else self.train_high)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,6 +208,7 @@ class Recipe:
     config: JeansConfig
     splits: dict
     chunk: int
+    jacobian: bool = False
 
     # ----------------------------------------------------------------- properties
     @property
@@ -225,6 +235,35 @@ class Recipe:
         if name not in self.splits:
             raise ValueError(f"recipe {self.name!r} has no split {name!r}; splits: {sorted(self.splits)}")
         return self.splits[name]
+
+    @property
+    def train_bounds(self) -> dict:
+        """``{name: (low, high)}`` of the box the train split samples: the advertised
+        :attr:`bounds` widened by the guard band (``[sampling] guard_band`` or an input's
+        ``train_range``)."""
+        return {spec.name: spec.train_range() for spec in self.inputs}
+
+    @property
+    def has_guard_band(self) -> bool:
+        return self.train_bounds != self.bounds
+
+    def sampling_recipe(self, split: str = "train") -> "Recipe":
+        """The recipe whose input box a split samples: for the train split the box with
+        its guard band (so that the network is accurate up to the advertised edges), for
+        held-out splits the advertised box itself.
+
+        Example
+        -------
+        >>> from dynamicall.train.recipe import load_recipe, shipped_recipe_path
+        >>> recipe = load_recipe(shipped_recipe_path("zhao_bvh_plummer"))
+        >>> recipe.sampling_recipe("test").bounds == recipe.bounds
+        True
+        """
+        if split != "train" or not self.has_guard_band:
+            return self
+        wide = tuple(dataclasses.replace(s, low=s.train_range()[0], high=s.train_range()[1],
+                                         train_low=None, train_high=None) for s in self.inputs)
+        return dataclasses.replace(self, inputs=wide)
 
     # ----------------------------------------------------------------- models
     def build_models(self, x):
@@ -303,7 +342,8 @@ class Recipe:
         """
         data = dict(
             format=RECIPE_FORMAT,
-            inputs=[dataclasses.asdict(s) for s in self.inputs],
+            # the guard band changes which points are sampled, not the function: not here
+            inputs=[dict(name=s.name, low=s.low, high=s.high, prior=s.prior) for s in self.inputs],
             constraints=[dataclasses.asdict(c) for c in self.constraints],
             tracer=dataclasses.asdict(self.tracer),
             halo=dataclasses.asdict(self.halo),
@@ -504,18 +544,35 @@ class _Parser:
             config=self.config(),
             splits=self.splits(),
             chunk=self.integer(self.table("sampling").get("chunk", 16384), "[sampling] chunk"),
+            jacobian=self.jacobian(),
         )
         self.check_models(recipe)
+        if recipe.has_guard_band:
+            self.check_models(recipe.sampling_recipe("train"), what="the guard band (train_range)")
         return recipe
+
+    def jacobian(self):
+        value = self.table("outputs").get("jacobian", False)
+        if not isinstance(value, bool):
+            self.fail(f"[outputs] jacobian must be true or false; got {value!r}")
+        return value
+
+    def guard_band(self):
+        value = self.table("sampling").get("guard_band", 0.0)
+        value = self.number(value, "[sampling] guard_band")
+        if not 0 <= value <= 1:
+            self.fail(f"[sampling] guard_band must be a fraction of each range in [0, 1]; got {value}")
+        return value
 
     def inputs(self):
         entries = self.doc.get("inputs")
         if not isinstance(entries, list) or not entries:
             self.fail("[[inputs]] must list at least one input")
         specs, seen = [], set()
+        guard = self.guard_band()
         for i, entry in enumerate(entries):
             where = f"[[inputs]] #{i + 1}"
-            self.known(entry, {"name", "range", "prior", "description"}, where, self.fail)
+            self.known(entry, {"name", "range", "prior", "description", "train_range"}, where, self.fail)
             name = entry.get("name")
             if not isinstance(name, str) or not _NAME.match(name):
                 self.fail(f"{where}: name must be an identifier; got {name!r}")
@@ -533,7 +590,23 @@ class _Parser:
                 self.fail(f"input {name!r}: prior must be one of {PRIORS}; got {prior!r}")
             if prior == "log-uniform" and low <= 0:
                 self.fail(f"input {name!r}: a log-uniform prior needs low > 0; got {low}")
-            specs.append(InputSpec(name, low, high, prior))
+            if "train_range" in entry:
+                wide = entry["train_range"]
+                if not isinstance(wide, list) or len(wide) != 2:
+                    self.fail(f"input {name!r}: train_range must be [low, high]; got {wide!r}")
+                t_low, t_high = (self.number(v, f"input {name!r} train_range") for v in wide)
+                if not (t_low <= low and t_high >= high):
+                    self.fail(f"input {name!r}: train_range [{t_low}, {t_high}] must contain range [{low}, {high}]")
+            else:
+                band = guard * (high - low)
+                t_low, t_high = low - band, high + band
+                if prior == "log-uniform":
+                    ratio = (high / low) ** guard
+                    t_low, t_high = low / ratio, high * ratio
+            if prior == "log-uniform" and t_low <= 0:
+                self.fail(f"input {name!r}: a log-uniform train_range needs low > 0; got {t_low}")
+            same = t_low == low and t_high == high
+            specs.append(InputSpec(name, low, high, prior, None if same else t_low, None if same else t_high))
         return tuple(specs)
 
     def model(self, key, registry, index, used, table=None):
@@ -612,7 +685,7 @@ class _Parser:
 
     def output_dtype(self):
         table = self.table("outputs")
-        self.known(table, {"quantities", "dtype"}, "[outputs]", self.fail)
+        self.known(table, {"quantities", "dtype", "jacobian"}, "[outputs]", self.fail)
         dtype = table.get("dtype", "float64")
         if dtype not in OUTPUT_DTYPES:
             self.fail(f"[outputs] dtype must be one of {OUTPUT_DTYPES}; got {dtype!r}")
@@ -629,7 +702,7 @@ class _Parser:
 
     def splits(self):
         sampling = self.table("sampling")
-        self.known(sampling, {"design", "n", "seed", "chunk"}, "[sampling]", self.fail)
+        self.known(sampling, {"design", "n", "seed", "chunk", "guard_band"}, "[sampling]", self.fail)
         out = {"train": self.split("train", sampling, "[sampling]")}
         extra = self.table("splits", required=False) or {}
         for name, table in extra.items():
@@ -656,7 +729,7 @@ class _Parser:
         n = self.integer(table.get("n", 1), f"{where} n")
         return SplitSpec(name, seed, n, design)
 
-    def check_models(self, recipe: Recipe):
+    def check_models(self, recipe: Recipe, what: str = "the input ranges"):
         """Build the models at the low corner, the centre and the high corner of the input
         box: out-of-range parameters raise a ValueError naming them."""
         lows = np.array([s.low for s in recipe.inputs])
@@ -665,7 +738,8 @@ class _Parser:
             try:
                 tracer, _, _ = recipe._build(x, fixed=lambda value, x: value)
             except ValueError as err:
-                self.fail(f"the input ranges give an invalid model at their {label} ends: {err}")
+                self.fail(f"{what} give an invalid model at their {label} ends: {err}"
+                          + (" (set train_range on that input)" if "guard" in what else ""))
         r_half = float(tracer.half_light_radius())
         if abs(r_half - 1.0) > 1e-9:
             self.fail(f"the tracer's projected half-light radius must be 1 (the length unit); "

@@ -19,7 +19,6 @@ import json
 import math
 import os
 import pathlib
-import tempfile
 import time
 
 import jax
@@ -86,9 +85,23 @@ class TrainSettings:
             raise ValueError("plateau_factor must be in (0, 1) and learning_rate > 0")
 
 
+def fixed_halo_parameters(recipe) -> dict:
+    """Halo parameters the recipe fixes (not inputs), e.g. ``{"alpha": 1.0, "beta": 3.5}``
+    for a recipe with fixed Zhao slopes; ``rho_s`` (the density unit) is left out."""
+    return {k: float(v) for k, (kind, v) in recipe.halo.params if kind == "fixed" and k != "rho_s"}
+
+
 def problem_from_recipe(recipe) -> dict:
-    """The ``problem`` section of an emulator card from a training recipe."""
-    return dict(
+    """The ``problem`` section of an emulator card from a training recipe.
+
+    ``bounds`` is the advertised domain; ``training_bounds`` (only with a guard band) the
+    wider box the train split sampled.
+    """
+    extra = {}
+    if recipe.has_guard_band:
+        extra["training_bounds"] = {k: [float(lo), float(hi)] for k, (lo, hi) in recipe.train_bounds.items()}
+    return dict(**extra,
+        fixed=fixed_halo_parameters(recipe),
         tracer=recipe.tracer.family,
         mass=recipe.halo.family,
         anisotropy=recipe.anisotropy.family,
@@ -124,37 +137,71 @@ def dataset_hash(inputs, outputs) -> str:
     return h.hexdigest()
 
 
-def normalization(problem: dict, inputs, outputs) -> dict:
+BASELINE_DESCRIPTIONS = {
+    "quadrature": "half_log_GM_over_r_eff (dynamicall.emulate.baseline, v2)",
+    "closed_form": "half_log_GM_over_r_eff, closed-form Zhao mass (dynamicall.emulate.baseline)",
+    "none": "none",
+}
+
+
+def normalization(problem: dict, inputs, outputs, baseline: str = "quadrature", n_components: int = 0) -> dict:
     """Input scaling to [-1, 1] from the domain bounds (extra columns, e.g. a CNN's tracer
     profile, by their mean and 3 standard deviations), and the output mean/std of the
-    baseline residuals."""
+    baseline residuals; with ``n_components`` > 0 also ``output_basis``, the leading
+    principal directions (K, Q*G) of the standardised residuals (the network then predicts
+    K coefficients)."""
     lo = np.array([problem["bounds"][n][0] for n in problem["input_names"]], dtype=float)
     hi = np.array([problem["bounds"][n][1] for n in problem["input_names"]], dtype=float)
     extra = np.asarray(inputs, dtype=float)[:, lo.size :]
     center = np.concatenate([(hi + lo) / 2, extra.mean(0)])
     half_width = np.concatenate([(hi - lo) / 2, np.maximum(3 * extra.std(0), 1e-6)])
-    residual = np.asarray(outputs, dtype=float) - _baseline_tiled(problem, inputs)
-    return dict(
+    residual = np.asarray(outputs, dtype=float) - _baseline_tiled(problem, inputs, kind=baseline)
+    mean, std = residual.mean(0), np.maximum(residual.std(0), 1e-12)
+    out = dict(
         input_center=center.tolist(),
         input_half_width=half_width.tolist(),
-        output_mean=residual.mean(0).tolist(),
-        output_std=np.maximum(residual.std(0), 1e-12).tolist(),
-        baseline="half_log_GM_over_r_eff (dynamicall.emulate.baseline, v2)",
+        output_mean=mean.tolist(),
+        output_std=std.tolist(),
+        baseline=BASELINE_DESCRIPTIONS[baseline],
+        baseline_kind=baseline,
     )
+    if n_components:
+        if not 0 < n_components <= residual.shape[1]:
+            raise ValueError(f"n_components must be in [1, {residual.shape[1]}]; got {n_components}")
+        standard = (residual - mean) / std
+        _, sing, vt = np.linalg.svd(standard[:: max(1, len(standard) // 65536)], full_matrices=False)
+        out["output_basis"] = vt[:n_components].tolist()
+        out["pca_explained_variance"] = float(np.sum(sing[:n_components] ** 2) / np.sum(sing**2))
+    return out
+
+
+def baseline_kind(norm: dict) -> str:
+    """The baseline of a card's normalisation ("quadrature" for cards older than the key)."""
+    return norm.get("baseline_kind", "quadrature")
 
 
 @functools.lru_cache(maxsize=8)
-def _baseline_function(grid: tuple, names: tuple):
+def _baseline_function(grid: tuple, names: tuple, fixed: tuple = (), kind: str = "quadrature"):
     grid = np.asarray(grid)
-    return jax.jit(lambda x: log_sigma_baseline(grid, x[:, : len(names)], names))
+    return jax.jit(lambda x: log_sigma_baseline(grid, x[:, : len(names)], names, dict(fixed), kind))
 
 
-def _baseline_tiled(problem, inputs, chunk=4096):
-    """The baseline on the grid, repeated for each output quantity: (N, Q * G).
+@functools.lru_cache(maxsize=8)
+def _baseline_jacobian(grid: tuple, names: tuple, fixed: tuple = (), kind: str = "quadrature"):
+    grid = np.asarray(grid)
+    one = lambda v: log_sigma_baseline(grid, v[None, :], names, dict(fixed), kind)[0]  # noqa: E731
+    return jax.jit(jax.vmap(jax.jacfwd(one)))
+
+
+def _baseline_tiled(problem, inputs, chunk=4096, kind="quadrature", jacobian=False):
+    """The baseline on the grid, repeated for each output quantity: (N, Q * G) (with
+    ``jacobian``: its derivatives (N, Q * G, P) with respect to the inputs).
 
     Evaluated in chunks of one fixed shape (the last padded), so it compiles once.
     """
-    f = _baseline_function(tuple(problem["grid"]), tuple(problem["input_names"]))
+    key = (tuple(problem["grid"]), tuple(problem["input_names"]),
+           tuple(sorted(problem.get("fixed", {}).items())), kind)
+    f = (_baseline_jacobian if jacobian else _baseline_function)(*key)
     inputs = np.asarray(inputs, dtype=float)
     chunk = min(chunk, max(len(inputs), 1))
     parts = []
@@ -163,16 +210,33 @@ def _baseline_tiled(problem, inputs, chunk=4096):
         padded = np.concatenate([block, np.repeat(block[-1:], chunk - len(block), axis=0)])
         parts.append(np.asarray(f(jnp.asarray(padded)))[: len(block)])
     base = np.concatenate(parts) if parts else np.zeros((0, len(problem["grid"])))
-    return np.tile(base, (1, len(problem["quantities"])))
+    reps = len(problem["quantities"])
+    return np.tile(base, (1, reps, 1)) if jacobian else np.tile(base, (1, reps))
 
 
 def targets(problem, norm, inputs, outputs):
     """Normalised inputs (float32) and standardised residual targets (float32)."""
     xn = (np.asarray(inputs, float) - norm["input_center"]) / np.asarray(norm["input_half_width"])
-    t = (np.asarray(outputs, float) - _baseline_tiled(problem, inputs) - norm["output_mean"]) / np.asarray(
-        norm["output_std"]
-    )
+    base = _baseline_tiled(problem, inputs, kind=baseline_kind(norm))
+    t = (np.asarray(outputs, float) - base - norm["output_mean"]) / np.asarray(norm["output_std"])
     return xn.astype(np.float32), t.astype(np.float32)
+
+
+def jacobian_targets(problem, norm, inputs, jacobian):
+    """d(standardised residual) / d(normalised input) (float32, (N, Q*G, P)) from the exact
+    Jacobian d ln sigma~ / d inputs (N, Q*G, P)."""
+    base = _baseline_tiled(problem, inputs, kind=baseline_kind(norm), jacobian=True)
+    p = len(problem["input_names"])
+    jac = (np.asarray(jacobian, float)[:, :, :p] - base[:, :, :p])
+    jac = jac * np.asarray(norm["input_half_width"])[None, None, :p] / np.asarray(norm["output_std"])[None, :, None]
+    return jac.astype(np.float32)
+
+
+def checkpoint_folder(out_dir) -> pathlib.Path:
+    """Where training keeps its state while it runs: ``.NAME.checkpoint`` beside the
+    emulator folder (never inside it, so a finished emulator is replaced as a whole)."""
+    out_dir = pathlib.Path(out_dir)
+    return out_dir.with_name(f".{out_dir.name}.checkpoint")
 
 
 # ------------------------------------------------------------------ checkpoints
@@ -194,18 +258,13 @@ def _unflatten(like, arrays: dict):
 
 def save_checkpoint(folder: pathlib.Path, params, opt_state, best_params, meta: dict):
     """Atomically write the training state (npz of arrays + json), replacing the last."""
-    folder.mkdir(parents=True, exist_ok=True)
+    from .._durable import save_npz, write_json
+
     arrays = {}
     for prefix, tree in (("params", params), ("opt", opt_state), ("best", best_params)):
         arrays.update({f"{prefix}{k}": v for k, v in _flatten(tree).items()})
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz")
-    os.close(fd)
-    np.savez(tmp, **arrays)
-    os.replace(tmp, folder / "state.npz")
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(meta, f, indent=1, sort_keys=True)
-    os.replace(tmp, folder / "meta.json")
+    save_npz(folder / "state.npz", arrays, sync_folder=False)
+    write_json(folder / "meta.json", meta, sync_folder=False, indent=1, sort_keys=True)
 
 
 def load_checkpoint(folder: pathlib.Path, params, opt_state):
@@ -225,7 +284,8 @@ def load_checkpoint(folder: pathlib.Path, params, opt_state):
 # ------------------------------------------------------------------ the loop
 def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: TrainSettings = TrainSettings(),
         name: str | None = None, provenance: dict | None = None, progress: bool = True,
-        log=print) -> Emulator:
+        log=print, overwrite: bool = False, baseline: str = "quadrature", n_components: int = 0,
+        jacobian_data=None, grad_weight: float = 0.0, grad_batch: int = 64, val_jacobian=None) -> Emulator:
     """Train an emulator and write it (card.json + weights.npz) to ``out_dir``.
 
     Parameters
@@ -240,8 +300,10 @@ def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: Tra
         Network description for :func:`dynamicall.emulate.networks.build` (without
         ``n_in``/``n_out``, which follow from the problem).
     out_dir : path
-        The emulator folder; its ``checkpoint/`` subfolder holds the training state while
-        training runs, and a rerun with the same data and settings resumes from it.
+        The emulator folder, written as a whole at the end (card.json, weights.npz,
+        report.md) with :func:`dynamicall._durable.staged_folder`. While training runs,
+        ``.NAME.checkpoint/`` beside it holds the training state, and a rerun with the
+        same data and settings resumes from it.
     settings : TrainSettings
     name : str, optional
         Emulator name (default: the folder name).
@@ -249,6 +311,22 @@ def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: Tra
         Extra card entries (dataset files, engine version, recipe hash...).
     progress : bool
         Show a progress bar.
+    overwrite : bool
+        Replace an existing emulator in ``out_dir`` (otherwise
+        :class:`dynamicall._durable.OutputExistsError`, before any training).
+    baseline : {"quadrature", "closed_form", "none"}
+        The physical baseline subtracted from the targets (:mod:`dynamicall.emulate.baseline`).
+    n_components : int
+        0: the network predicts every grid value; K > 0: K principal-component
+        coefficients of the standardised residuals (``output_basis`` in the card).
+    jacobian_data : (inputs, jacobian) pair, optional
+        Rows with the exact d ln sigma~ / d inputs (N_J, Q*G, P) (``dynamicall generate
+        --jacobian``); with ``grad_weight`` > 0 the mean squared mismatch of the network's
+        Jacobian (in normalised units) times ``grad_weight`` joins the loss, on
+        ``grad_batch`` of these rows per step.
+    val_jacobian : (inputs, jacobian) pair, optional
+        Held-out rows with the exact Jacobian: the gradient accuracy is recorded per
+        epoch (``val_grad_median_rel_err``) and in the card.
 
     Returns
     -------
@@ -268,10 +346,36 @@ def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: Tra
     if x_train.shape[1] != n_scalar + extra:
         raise ValueError(f"inputs have {x_train.shape[1]} columns; expected {n_scalar} inputs"
                          + (f" + a tracer profile of {extra} points" if extra else ""))
-    norm = normalization(problem, x_train, y_train)
+    from .._durable import OutputExistsError, is_nonempty_folder
+
+    if is_nonempty_folder(out_dir) and not overwrite:
+        raise OutputExistsError(f"{out_dir} already holds an emulator; choose another --out or pass --overwrite "
+                                "to replace it")
+    if grad_weight < 0 or (grad_weight > 0 and jacobian_data is None):
+        raise ValueError("grad_weight > 0 needs jacobian_data (a set made with dynamicall generate --jacobian); "
+                         f"got grad_weight={grad_weight}")
+    norm = normalization(problem, x_train, y_train, baseline=baseline, n_components=n_components)
+    basis = np.asarray(norm["output_basis"], np.float32) if n_components else None
+    if basis is not None:
+        arch["n_out"] = n_components
     xt, tt = targets(problem, norm, x_train, y_train)
     xv, tv = targets(problem, norm, x_val, y_val)
     data_hash = dataset_hash(x_train, y_train)
+    use_grad = grad_weight > 0
+    if use_grad:
+        xj_raw, jac_raw = (np.asarray(a) for a in jacobian_data)
+        xg = targets(problem, norm, xj_raw, np.zeros((len(xj_raw), n_out)))[0]
+        jg = jacobian_targets(problem, norm, xj_raw, jac_raw)
+        data_hash = hashlib.sha256((data_hash + dataset_hash(xj_raw, jac_raw.reshape(len(jac_raw), -1))).encode()).hexdigest()
+    if val_jacobian is not None:
+        xvj_raw, jvj_raw = (np.asarray(a) for a in val_jacobian)
+        xvj = targets(problem, norm, xvj_raw, np.zeros((len(xvj_raw), n_out)))[0]
+        jvj = jacobian_targets(problem, norm, xvj_raw, jvj_raw)
+        # relative error of d ln sigma / d inputs, from the standardised Jacobians:
+        # d ln sigma / dx = (std * J_norm / hw) + d baseline / dx
+        base_vj = _baseline_tiled(problem, xvj_raw, kind=baseline_kind(norm), jacobian=True)
+        scale_vj = (np.asarray(norm["output_std"])[None, :, None]
+                    / np.asarray(norm["input_half_width"])[None, None, : len(problem["input_names"])])
 
     devices = jax.local_devices()
     mesh = Mesh(np.array(devices), ("data",))
@@ -288,23 +392,49 @@ def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: Tra
     opt_state = tx.init(params)
     params, opt_state = jax.device_put((params, opt_state), replicated)
 
-    def loss_fn(p, x, y):
-        return jnp.mean((nnx.merge(graphdef, p)(x) - y) ** 2)
+    def apply(p, x):
+        out = nnx.merge(graphdef, p)(x)
+        return out if basis is None else out @ basis
+
+    def loss_fn(p, x, y, xg=None, jg=None):
+        loss = jnp.mean((apply(p, x) - y) ** 2)
+        if xg is not None:
+            jac = jax.vmap(jax.jacfwd(lambda v: apply(p, v)))(xg)
+            loss = loss + grad_weight * jnp.mean((jac - jg) ** 2)
+        return loss
 
     @jax.jit
-    def train_steps(p, state, xs, ys):
-        def one(carry, xy):
+    def train_steps(p, state, xs, ys, xgs=None, jgs=None):
+        def one(carry, batch):
             p, state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(p, *xy)
+            loss, grads = jax.value_and_grad(loss_fn)(p, *batch)
             updates, state = tx.update(grads, state, p)
             return (optax.apply_updates(p, updates), state), loss
 
-        (p, state), losses = jax.lax.scan(one, (p, state), (xs, ys))
+        batches = (xs, ys) if xgs is None else (xs, ys, xgs, jgs)
+        (p, state), losses = jax.lax.scan(one, (p, state), batches)
         return p, state, jnp.mean(losses)
 
     @jax.jit
     def predict(p, x):
-        return nnx.merge(graphdef, p)(x)
+        return apply(p, x)
+
+    @jax.jit
+    def predict_jacobian(p, x):
+        return jax.vmap(jax.jacfwd(lambda v: apply(p, v)))(x)
+
+    def gradient_accuracy(p):
+        """Median and 99th percentile over (profile, radius) of the relative error
+        |J_emu - J_exact| / |J_exact| of d ln sigma / d inputs (vector norms over inputs)."""
+        if val_jacobian is None:
+            return {}
+        pred = np.concatenate([np.asarray(predict_jacobian(p, xvj[i : i + 1024])) for i in range(0, len(xvj), 1024)])
+        emu = pred * scale_vj + base_vj
+        exact = jvj * scale_vj + base_vj
+        from ..emulate.validation import gradient_statistics
+
+        g = gradient_statistics(emu, exact)
+        return dict(val_grad_median_rel_err=g["median_rel_error"], val_grad_p99_rel_err=g["p99_rel_error"])
 
     def validation_metrics(p):
         preds = np.concatenate([np.asarray(predict(p, xv[i : i + 16384])) for i in range(0, len(xv), 16384)])
@@ -312,9 +442,10 @@ def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: Tra
         rel = np.expm1((preds - tv) * np.asarray(norm["output_std"], dtype=np.float32))
         return loss, float(np.median(np.abs(rel))), float(np.percentile(np.max(np.abs(rel), axis=1), 99))
 
-    ckpt = out_dir / "checkpoint"
+    ckpt = checkpoint_folder(out_dir)
     identity = dict(dataset_hash=data_hash, architecture=arch, settings=dataclasses.asdict(settings),
-                    devices=len(devices))
+                    devices=len(devices), baseline=baseline, n_components=n_components,
+                    grad_weight=grad_weight, grad_batch=grad_batch)
     state = dict(epoch=0, best_loss=math.inf, best_epoch=0, bad_epochs=0, plateau_epochs=0,
                  learning_rate=settings.learning_rate, history=[], elapsed=0.0)
     best_params = params
@@ -340,15 +471,23 @@ def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: Tra
         opt_state.hyperparams["learning_rate"] = jnp.asarray(state["learning_rate"], jnp.float32)
         order = np.random.default_rng([settings.seed, epoch]).permutation(len(xt))[: steps_per_epoch * batch]
         order = order.reshape(steps_per_epoch, batch)
+        if use_grad:
+            grad_order = np.random.default_rng([settings.seed, epoch, 1]).integers(
+                0, len(xg), size=(steps_per_epoch, grad_batch))
         losses = []
         for c in range(calls_per_epoch):
             idx = order[c * settings.steps_per_call : (c + 1) * settings.steps_per_call]
             xs = jax.device_put(xt[idx], batch_sharding)
             ys = jax.device_put(tt[idx], batch_sharding)
-            params, opt_state, loss = train_steps(params, opt_state, xs, ys)
+            extra = ()
+            if use_grad:
+                gidx = grad_order[c * settings.steps_per_call : (c + 1) * settings.steps_per_call]
+                extra = (jax.device_put(xg[gidx], replicated), jax.device_put(jg[gidx], replicated))
+            params, opt_state, loss = train_steps(params, opt_state, xs, ys, *extra)
             losses.append(float(loss) * len(idx))
         train_loss = sum(losses) / steps_per_epoch
         val_loss, med, p99 = validation_metrics(params)
+        grad_metrics = gradient_accuracy(params)
         improved = val_loss < state["best_loss"] * (1 - settings.min_delta)
         if val_loss < state["best_loss"]:
             best_params = params
@@ -361,7 +500,8 @@ def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: Tra
         state["epoch"] = epoch + 1
         state["elapsed"] = time.perf_counter() - t_start
         record = dict(epoch=epoch + 1, train_loss=train_loss, val_loss=val_loss, val_median_rel_err=med,
-                      val_p99_max_rel_err=p99, learning_rate=state["learning_rate"], elapsed_s=state["elapsed"])
+                      val_p99_max_rel_err=p99, **grad_metrics, learning_rate=state["learning_rate"],
+                      elapsed_s=state["elapsed"])
         state["history"].append(record)
         save_checkpoint(ckpt, params, opt_state, best_params, dict(identity=identity, state=state))
         if bar is not None:
@@ -392,6 +532,8 @@ def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: Tra
         training=dict(
             dataset_hash=data_hash,
             dataset_size=int(len(x_train)),
+            jacobian_rows=int(len(xg)) if use_grad else 0,
+            grad_weight=grad_weight,
             validation_size=int(len(x_val)),
             settings=dataclasses.asdict(settings),
             epochs=state["epoch"],
@@ -404,7 +546,12 @@ def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: Tra
             **(provenance or {}),
         ),
     )
-    card = save_emulator(out_dir, card, final_arrays)
+    from .._durable import staged_folder, write_text
+    from ..emulate.validation import training_report
+
+    with staged_folder(out_dir, overwrite=overwrite) as staging:
+        card = save_emulator(staging, card, final_arrays)
+        write_text(staging / "report.md", training_report(card))
     for f in ("state.npz", "meta.json"):
         (ckpt / f).unlink(missing_ok=True)
     if ckpt.is_dir() and not any(ckpt.iterdir()):

@@ -40,7 +40,32 @@ def exact_outputs(recipe, inputs, chunk: int = 2048, progress: bool = True):
     return np.concatenate(parts)
 
 
-def validate(emulator, n: int = 4096, seed: int | None = None, design: str = "random", progress: bool = True):
+def exact_jacobians(recipe, inputs, chunk: int = 256):
+    """(ln sigma~, d ln sigma~ / d inputs) from the exact engine, forward-mode autodiff."""
+    from .generate import _with_jacobian
+
+    q = recipe.n_outputs
+    f = jax.jit(jax.vmap(_with_jacobian(recipe)))
+    parts = []
+    for i in range(0, len(inputs), chunk):
+        block = inputs[i : i + chunk]
+        rows = len(block)
+        if rows < chunk:
+            block = np.concatenate([block, np.repeat(block[-1:], chunk - rows, axis=0)])
+        parts.append(np.asarray(f(block))[:rows])
+    out = np.concatenate(parts)
+    return out[:, :q], out[:, q:].reshape(len(inputs), q, recipe.n_inputs)
+
+
+def emulator_jacobians(emulator, inputs):
+    """d ln sigma~ / d inputs of the emulator (N, Q*G, P), by autodiff of its network."""
+    p = len(emulator.input_names)
+    f = jax.jit(jax.vmap(jax.jacfwd(lambda x: emulator.predict_log(x).reshape(-1))))
+    return np.asarray(f(np.asarray(inputs, dtype=float)))[..., :p]
+
+
+def validate(emulator, n: int = 4096, seed: int | None = None, design: str = "random", progress: bool = True,
+             n_gradient: int = 512):
     """Validate ``emulator`` on ``n`` fresh profiles; returns the statistics (dict).
 
     Parameters
@@ -54,6 +79,9 @@ def validate(emulator, n: int = 4096, seed: int | None = None, design: str = "ra
         validation seeds, and of the recipe's own test split.
     design : str
         Sampling design ("random": i.i.d. uniform over the domain).
+    n_gradient : int
+        On the first ``n_gradient`` test profiles, also compare d ln sigma / d inputs with
+        the exact engine's (forward-mode autodiff); 0 skips it.
     """
     recipe = parse_recipe(emulator.problem["recipe"], source=f"{emulator.name}/card.json")
     if seed is None:
@@ -67,7 +95,13 @@ def validate(emulator, n: int = 4096, seed: int | None = None, design: str = "ra
     emulated = np.asarray(predict(inputs)).reshape(exact.shape)
     t_emu = time.perf_counter() - t0
     stats = error_statistics(emulated, exact)
-    meta = dict(seed=int(seed), design=design, engine=recipe.engine_version(),
+    n_gradient = min(int(n_gradient), n)
+    if n_gradient > 0:
+        from ..emulate.validation import gradient_statistics
+
+        _, exact_jac = exact_jacobians(recipe, inputs[:n_gradient])
+        stats["gradient"] = gradient_statistics(emulator_jacobians(emulator, inputs[:n_gradient]), exact_jac)
+    meta = dict(seed=int(seed), design=design, engine=recipe.engine_version(), input_names=list(recipe.input_names),
                 device=f"{jax.devices()[0].platform} ({jax.devices()[0].device_kind})",
                 exact_seconds=round(t_exact, 2), emulator_seconds=round(t_emu, 3))
     if emulator.path is not None:
