@@ -145,6 +145,8 @@ def main(argv=None):
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "dynamicall_forecast_vs_nuts"),
                         help="folder of the NUTS draws (default: TMPDIR/dynamicall_forecast_vs_nuts)")
     parser.add_argument("--no-priors", action="store_true", help="compare the bare Cramer-Rao bound instead")
+    parser.add_argument("--flat-prior", default=None, choices=["variance", "entropy"],
+                        help="how flat priors become information (default: the library's)")
     args = parser.parse_args(argv)
     import jax
 
@@ -155,7 +157,8 @@ def main(argv=None):
     if args.run_nuts:
         for name in names:
             run_nuts(name, cache)
-    print(f"# forecast (default: Fisher + prior information{'; --no-priors: bare CRLB' if args.no_priors else ''}) "
+    print(f"# forecast (Fisher + prior information, flat priors: {args.flat_prior or 'library default'}"
+          f"{'; --no-priors: bare CRLB' if args.no_priors else ''}) "
           f"vs NUTS posterior sd; M and rho: sd of ln Q\n# {time.strftime('%Y-%m-%d', time.gmtime())}, "
           f"{platform.node()}, {os.cpu_count()} CPUs")
     print(f"{'mock':16s} {'quantity':24s} {'NUTS sd':>9s} {'forecast':>9s} {'ratio':>6s} "
@@ -164,7 +167,7 @@ def main(argv=None):
         if not (cache / f"{name}.npz").exists():
             print(f"{name:16s} (no NUTS draws: run with --run-nuts)")
             continue
-        meta, rows, caught = forecast_rows(name, cache, priors=not args.no_priors)
+        meta, rows, caught = forecast_rows(name, cache, priors=not args.no_priors, flat_prior=args.flat_prior)
         for q, sd, s_plan, s_own, rhat in rows:
             print(f"{name:16s} {q:24s} {sd:9.4g} {s_plan:9.4g} {s_plan / sd:6.2f} {s_own:9.4g} "
                   f"{s_own / sd:6.2f} {rhat:6.3f}")

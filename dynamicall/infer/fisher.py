@@ -391,7 +391,15 @@ def prior_curvature(spec, point: dict) -> np.ndarray:
     return np.asarray(out, dtype=float)
 
 
-def prior_precision(spec, point: dict, names=None) -> tuple[np.ndarray, dict]:
+#: How a flat prior (zero curvature: uniform, log-uniform in its log10 site) of variance
+#: ``v`` becomes Gaussian information: "variance", 1 / v (the Gaussian of equal variance;
+#: a uniform of width W: 12 / W^2), or "entropy", the Gaussian of equal differential
+#: entropy, 2 pi e / W^2 = 1.42 / v. See docs/forecast.md for the calibration that chose it.
+FLAT_PRIOR_RULES = {"variance": 1.0, "entropy": 2.0 * np.pi * np.e / 12.0}
+FLAT_PRIOR = "variance"
+
+
+def prior_precision(spec, point: dict, names=None, flat: str | None = None) -> tuple[np.ndarray, dict]:
     r"""The information the priors carry, as a precision matrix for a Fisher forecast.
 
     For each free parameter, the prior's exact curvature at ``point`` where it is
@@ -407,10 +415,12 @@ def prior_precision(spec, point: dict, names=None) -> tuple[np.ndarray, dict]:
         site -> value (the forecast's truth).
     names : sequence of str, optional
         Row/column order (default ``spec.sites``).
+    flat : {"variance", "entropy"}, optional
+        Rule for flat priors (default :data:`FLAT_PRIOR`; see :data:`FLAT_PRIOR_RULES`).
 
     Returns
     -------
-    (P, sources) : (ndarray (n, n), dict site -> "curvature" or "variance")
+    (P, sources) : (ndarray (n, n), dict site -> "curvature", or ``flat``'s rule)
 
     Raises
     ------
@@ -426,6 +436,9 @@ def prior_precision(spec, point: dict, names=None) -> tuple[np.ndarray, dict]:
     (3.3241, 'variance')
     """
     names = tuple(spec.sites if names is None else names)
+    flat = FLAT_PRIOR if flat is None else flat
+    if flat not in FLAT_PRIOR_RULES:
+        raise ValueError(f"flat must be one of {sorted(FLAT_PRIOR_RULES)}; got {flat!r}")
     curvature = prior_curvature(spec, point)
     P = np.zeros((len(names), len(names)))
     sources = {}
@@ -442,7 +455,7 @@ def prior_precision(spec, point: dict, names=None) -> tuple[np.ndarray, dict]:
                 f"the prior of {p.site} ({describe_prior(p)}) has neither a positive curvature at "
                 f"{point[p.site]:g} nor a finite variance: give it a proper prior or fix it"
             )
-        P[i, i], sources[p.site] = 1.0 / var, "variance"
+        P[i, i], sources[p.site] = FLAT_PRIOR_RULES[flat] / var, flat
     return P, sources
 
 
@@ -527,7 +540,8 @@ def constrained_variance(J: np.ndarray, F: np.ndarray, rcond: float = UNCONSTRAI
     return np.where(lost, np.inf, var)
 
 
-def derived_uncertainties(F: FisherMatrix, spec, *, priors: bool = True, **kwargs) -> dict:
+def derived_uncertainties(F: FisherMatrix, spec, *, priors: bool = True, flat_prior: str | None = None,
+                          **kwargs) -> dict:
     """1 sigma of the derived quantities (M(<1.8 R_half), rho(150 pc), ...).
 
     With ``priors`` (default) by linear propagation of the prior-regularised covariance
@@ -545,7 +559,7 @@ def derived_uncertainties(F: FisherMatrix, spec, *, priors: bool = True, **kwarg
     names, value, J = derived_jacobian(spec, point)
     M = F.matrix[np.ix_(idx, idx)]
     if priors:
-        var = propagated_variance(J, crlb(M + prior_precision(spec, point)[0], **kwargs))
+        var = propagated_variance(J, crlb(M + prior_precision(spec, point, flat=flat_prior)[0], **kwargs))
     else:
         var = constrained_variance(J, M)
     with np.errstate(invalid="ignore"):
@@ -553,7 +567,8 @@ def derived_uncertainties(F: FisherMatrix, spec, *, priors: bool = True, **kwarg
 
 
 # ---------------------------------------------------------------------------- forecasts
-def _forecaster(spec, truth, design, *, priors=True, prior_widths=None, proper_motions=None, derived=True):
+def _forecaster(spec, truth, design, *, priors=True, prior_widths=None, proper_motions=None, derived=True,
+                flat_prior=None):
     """Fisher matrix, prior information and derived Jacobian computed once; returns
     ``(sigma_at, info)`` where ``sigma_at(n_stars)`` gives name -> 1 sigma (the Fisher
     information is linear in the number of stars)."""
@@ -562,7 +577,7 @@ def _forecaster(spec, truth, design, *, priors=True, prior_widths=None, proper_m
     base = fisher_matrix(spec, truth, design, proper_motions=proper_motions)
     names = base.names
     point = dict(zip(names, base.values))
-    P, sources = prior_precision(spec, point, names)
+    P, sources = prior_precision(spec, point, names, flat=flat_prior)
     extra = np.zeros_like(P)  # user's Gaussian widths: always added
     for name, width in (prior_widths or {}).items():
         width = float(width)
@@ -602,20 +617,22 @@ def _forecaster(spec, truth, design, *, priors=True, prior_widths=None, proper_m
         return out
 
     info = dict(values=values, units=units, prior_sigma=prior_sigma, prior_sources=sources,
-                priors=bool(priors), method=_method(priors, prior_widths))
+                priors=bool(priors), method=_method(priors, prior_widths, flat_prior))
     return sigma_at, info
 
 
-def _method(priors, prior_widths):
-    text = ("Fisher information + prior information (exact curvature of each prior, or the inverse "
-            "variance of a flat prior)" if priors else "bare Cramer-Rao bound (no prior information)")
+def _method(priors, prior_widths, flat_prior=None):
+    rule = {"variance": "the inverse variance", "entropy": "the equal-entropy Gaussian"}[flat_prior or FLAT_PRIOR]
+    text = (f"Fisher information + prior information (exact curvature of each prior, or {rule} of a flat "
+            f"prior)" if priors else "bare Cramer-Rao bound (no prior information)")
     if prior_widths:
         text += " + Gaussian widths " + ", ".join(f"{k}={float(v):g}" for k, v in prior_widths.items())
     return text
 
 
 def forecast(spec, truth: dict, design: SurveyDesign, n_stars, *, priors: bool = True,
-             prior_widths: dict | None = None, proper_motions=None, derived: bool = True) -> dict:
+             prior_widths: dict | None = None, proper_motions=None, derived: bool = True,
+             flat_prior: str | None = None) -> dict:
     r"""1 sigma forecasts for several survey sizes.
 
     The Fisher matrix F is computed once for ``design`` and scaled to each number of
@@ -638,6 +655,8 @@ def forecast(spec, truth: dict, design: SurveyDesign, n_stars, *, priors: bool =
         Extra independent Gaussian information (site -> standard deviation).
     derived : bool
         Also the derived quantities.
+    flat_prior : {"variance", "entropy"}, optional
+        How flat priors become information (:func:`prior_precision`).
 
     Returns
     -------
@@ -658,7 +677,7 @@ def forecast(spec, truth: dict, design: SurveyDesign, n_stars, *, priors: bool =
     2.0
     """
     sigma_at, info = _forecaster(spec, truth, design, priors=priors, prior_widths=prior_widths,
-                                 proper_motions=proper_motions, derived=derived)
+                                 proper_motions=proper_motions, derived=derived, flat_prior=flat_prior)
     n_stars = np.atleast_1d(np.asarray(n_stars, dtype=float))
     if not (np.all(np.isfinite(n_stars)) and np.all(n_stars > 0)):
         raise ValueError(f"n_stars must be finite and > 0; got {n_stars.tolist()}")
@@ -692,7 +711,7 @@ def parse_target(text: str) -> tuple[str, float, bool]:
 
 def stars_for_target(spec, truth: dict, design: SurveyDesign, quantity: str, target: float, *,
                      relative: bool = False, priors: bool = True, prior_widths=None, proper_motions=None,
-                     n_max: float = 1e8) -> dict:
+                     n_max: float = 1e8, flat_prior: str | None = None) -> dict:
     """The number of stars (of ``design``'s kind) at which the forecast 1 sigma of
     ``quantity`` reaches ``target`` (relative to its value if ``relative``).
 
@@ -716,7 +735,7 @@ def stars_for_target(spec, truth: dict, design: SurveyDesign, quantity: str, tar
     True
     """
     sigma_at, info = _forecaster(spec, truth, design, priors=priors, prior_widths=prior_widths,
-                                 proper_motions=proper_motions, derived=True)
+                                 proper_motions=proper_motions, derived=True, flat_prior=flat_prior)
     if quantity not in info["values"]:
         raise ValueError(f"unknown target quantity {quantity!r}; choose from {sorted(info['values'])}")
     value = info["values"][quantity]
