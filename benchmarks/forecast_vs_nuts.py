@@ -54,6 +54,7 @@ MOCKS = {
     "nfw_const_100": ("nfw", "constant", NFW_TRUTH, 100, 14),
     "zhao_bvh_1600": ("zhao", "baes-van-hese", ZHAO_TRUTH, 1600, 15),
     "zhao_bvh_100": ("zhao", "baes-van-hese", ZHAO_TRUTH, 100, 16),
+    "zhao_bvh_400b": ("zhao", "baes-van-hese", ZHAO_TRUTH, 400, 17),  # a second realisation: scatter
 }
 R_HALF, R_MAX, V_ERR = 0.25, 5.0, (1.0, 3.0)
 NUTS = dict(warmup=300, samples=500, chains=2)
@@ -105,10 +106,12 @@ def _split_rhat(x):
     return float(np.sqrt(((h - 1) / h * w + b / h) / w))
 
 
-def forecast_rows(name, cache, **forecast_kwargs):
-    """Rows (quantity, NUTS sd, forecast sd from a planned design, from the catalogue)."""
+def forecast_rows(name, cache, priors=True):
+    """Rows (quantity, NUTS sd, forecasts for a planned design with flat priors as their
+    variance and as their entropy, the default forecast for the catalogue's own stars,
+    R-hat)."""
     from dynamicall.infer import ModelSpec
-    from dynamicall.infer.fisher import forecast
+    from dynamicall.infer.fisher import fisher_matrix, forecast
     from dynamicall.infer.survey import SurveyDesign
 
     halo, anisotropy, truth, n, seed = MOCKS[name]
@@ -122,20 +125,19 @@ def forecast_rows(name, cache, **forecast_kwargs):
     own = SurveyDesign.from_catalog(catalog(name))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        f_plan = forecast(spec, point, planned, [n], **forecast_kwargs)
-        f_own = forecast(spec, point, own, [own.n_stars], **forecast_kwargs)
+        F_plan, F_own = fisher_matrix(spec, point, planned), fisher_matrix(spec, point, own)
+        outs = [forecast(spec, point, planned, [n], priors=priors, flat_prior="variance", fisher=F_plan),
+                forecast(spec, point, planned, [n], priors=priors, flat_prior="entropy", fisher=F_plan),
+                forecast(spec, point, own, [own.n_stars], priors=priors, fisher=F_own)]
     rows = []
     for q in COMPARED + spec.sites:
         key = f"derived:{q}" if q in COMPARED else f"site:{q}"
         draws = np.asarray(data[key])
         x = np.log(draws) if q in COMPARED else draws
-        sd = float(x.std())
-        rhat = _split_rhat(x)
         rel = q in COMPARED
-        s_plan = float(f_plan["sigma"][q][0]) / (abs(f_plan["values"][q]) if rel else 1.0)
-        s_own = float(f_own["sigma"][q][0]) / (abs(f_own["values"][q]) if rel else 1.0)
-        rows.append((q, sd, s_plan, s_own, rhat))
-    return meta, rows, [str(w.message)[:100] for w in caught]
+        widths = [float(o["sigma"][q][0]) / (abs(o["values"][q]) if rel else 1.0) for o in outs]
+        rows.append((q, float(x.std()), widths, _split_rhat(x)))
+    return meta, rows, sorted({str(w.message)[:100] for w in caught})
 
 
 def main(argv=None):
@@ -144,9 +146,10 @@ def main(argv=None):
     parser.add_argument("--only", nargs="+", default=None, choices=sorted(MOCKS), help="these mocks only")
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "dynamicall_forecast_vs_nuts"),
                         help="folder of the NUTS draws (default: TMPDIR/dynamicall_forecast_vs_nuts)")
+    parser.add_argument("--warmup", type=int, default=NUTS["warmup"], help="NUTS warm-up per chain")
+    parser.add_argument("--samples", type=int, default=NUTS["samples"], help="NUTS draws per chain")
+    parser.add_argument("--chains", type=int, default=NUTS["chains"], help="NUTS chains")
     parser.add_argument("--no-priors", action="store_true", help="compare the bare Cramer-Rao bound instead")
-    parser.add_argument("--flat-prior", default=None, choices=["variance", "entropy"],
-                        help="how flat priors become information (default: the library's)")
     args = parser.parse_args(argv)
     import jax
 
@@ -154,23 +157,25 @@ def main(argv=None):
     cache = pathlib.Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     names = args.only or list(MOCKS)
+    NUTS.update(warmup=args.warmup, samples=args.samples, chains=args.chains)
     if args.run_nuts:
         for name in names:
             run_nuts(name, cache)
-    print(f"# forecast (Fisher + prior information, flat priors: {args.flat_prior or 'library default'}"
-          f"{'; --no-priors: bare CRLB' if args.no_priors else ''}) "
+    print(f"# forecast ({'bare CRLB' if args.no_priors else 'Fisher + prior information'}) "
           f"vs NUTS posterior sd; M and rho: sd of ln Q\n# {time.strftime('%Y-%m-%d', time.gmtime())}, "
           f"{platform.node()}, {os.cpu_count()} CPUs")
-    print(f"{'mock':16s} {'quantity':24s} {'NUTS sd':>9s} {'forecast':>9s} {'ratio':>6s} "
-          f"{'catalogue':>9s} {'ratio':>6s} {'R-hat':>6s}")
+    print("# columns: planned design with flat priors as their variance / as their entropy; the "
+          "catalogue's own stars (library default); ratio = forecast / NUTS")
+    print(f"{'mock':16s} {'quantity':24s} {'NUTS sd':>9s} {'variance':>9s} {'ratio':>6s} {'entropy':>9s} "
+          f"{'ratio':>6s} {'catalogue':>9s} {'ratio':>6s} {'R-hat':>6s}")
     for name in names:
         if not (cache / f"{name}.npz").exists():
             print(f"{name:16s} (no NUTS draws: run with --run-nuts)")
             continue
-        meta, rows, caught = forecast_rows(name, cache, priors=not args.no_priors, flat_prior=args.flat_prior)
-        for q, sd, s_plan, s_own, rhat in rows:
-            print(f"{name:16s} {q:24s} {sd:9.4g} {s_plan:9.4g} {s_plan / sd:6.2f} {s_own:9.4g} "
-                  f"{s_own / sd:6.2f} {rhat:6.3f}")
+        meta, rows, caught = forecast_rows(name, cache, priors=not args.no_priors)
+        for q, sd, widths, rhat in rows:
+            cells = " ".join(f"{w:9.4g} {w / sd:6.2f}" for w in widths)
+            print(f"{name:16s} {q:24s} {sd:9.4g} {cells} {rhat:6.3f}", flush=True)
         print(f"{name:16s} NUTS {meta['settings']}, {meta['divergences']} divergences, {meta['wall_s']:.0f} s "
               f"({meta['date']}, shared 2-core machine)" + (f"; warnings: {caught}" if caught else ""))
 

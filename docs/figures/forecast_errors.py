@@ -31,7 +31,7 @@ TARGET = ("M_1.8_R_half", 0.10, True)
 def forecasts():
     """[(label, forecast dict, stars for TARGET)] for every design."""
     from dynamicall.infer import ModelSpec
-    from dynamicall.infer.fisher import forecast, stars_for_target
+    from dynamicall.infer.fisher import fisher_matrix, forecast, stars_for_target
     from dynamicall.infer.survey import SurveyDesign
 
     spec = ModelSpec("plummer", "zhao", "baes-van-hese", R_half=0.25)
@@ -39,9 +39,10 @@ def forecasts():
     out = []
     for v_err, R_max in DESIGNS:
         design = SurveyDesign.from_tracer(tracer, 100, v_err=v_err, R_max=R_max * spec.R_half)
+        F = fisher_matrix(spec, TRUTH, design)  # once per design, shared by both questions
         quantity, value, relative = TARGET
-        target = stars_for_target(spec, TRUTH, design, quantity, value, relative=relative)
-        out.append((f"{v_err:g} km/s, R <= {R_max:g} R_half", forecast(spec, TRUTH, design, N_STARS),
+        target = stars_for_target(spec, TRUTH, design, quantity, value, relative=relative, fisher=F)
+        out.append((f"{v_err:g} km/s, R <= {R_max:g} R_half", forecast(spec, TRUTH, design, N_STARS, fisher=F),
                     target["n_stars"]))
     return out
 

@@ -118,7 +118,7 @@ def _check_output(path, overwrite, what):
 def _run(args) -> int:
     from ..data import StarCatalog, parse_quantity
     from ..infer import ModelSpec
-    from ..infer.fisher import forecast, parse_target, stars_for_target
+    from ..infer.fisher import fisher_matrix, forecast, parse_target, stars_for_target
     from ..infer.survey import SurveyDesign
 
     _check_output(args.json, args.overwrite, "--json")
@@ -161,12 +161,13 @@ def _run(args) -> int:
                  + ("" if pm_err is None else f", pm_err {args.pm_err} mas/yr"))
         design = SurveyDesign.from_tracer(tracer, float(args.n_stars[0]), v_err, R_max=R_max * spec.R_half,
                                           pm_err=pm_err, distance=distance)
-        out = forecast(spec, truth, design, args.n_stars, priors=priors)
+        F = fisher_matrix(spec, truth, design)  # once per design: the tables and the targets share it
+        out = forecast(spec, truth, design, args.n_stars, priors=priors, fisher=F)
         print()
         print(format_forecast(out, f"== {label} =="))
         found = []
         for quantity, value, relative in targets:
-            t = stars_for_target(spec, truth, design, quantity, value, relative=relative, priors=priors)
+            t = stars_for_target(spec, truth, design, quantity, value, relative=relative, priors=priors, fisher=F)
             print(_format_target(t, label))
             found.append(t)
         results.append((label, dict(v_err=v_text, R_max_R_half=R_max, R_max_kpc=R_max * spec.R_half), out))

@@ -568,13 +568,13 @@ def derived_uncertainties(F: FisherMatrix, spec, *, priors: bool = True, flat_pr
 
 # ---------------------------------------------------------------------------- forecasts
 def _forecaster(spec, truth, design, *, priors=True, prior_widths=None, proper_motions=None, derived=True,
-                flat_prior=None):
+                flat_prior=None, fisher=None):
     """Fisher matrix, prior information and derived Jacobian computed once; returns
     ``(sigma_at, info)`` where ``sigma_at(n_stars)`` gives name -> 1 sigma (the Fisher
     information is linear in the number of stars)."""
     from .derived import DERIVED
 
-    base = fisher_matrix(spec, truth, design, proper_motions=proper_motions)
+    base = fisher_matrix(spec, truth, design, proper_motions=proper_motions) if fisher is None else fisher
     names = base.names
     point = dict(zip(names, base.values))
     P, sources = prior_precision(spec, point, names, flat=flat_prior)
@@ -632,7 +632,7 @@ def _method(priors, prior_widths, flat_prior=None):
 
 def forecast(spec, truth: dict, design: SurveyDesign, n_stars, *, priors: bool = True,
              prior_widths: dict | None = None, proper_motions=None, derived: bool = True,
-             flat_prior: str | None = None) -> dict:
+             flat_prior: str | None = None, fisher: FisherMatrix | None = None) -> dict:
     r"""1 sigma forecasts for several survey sizes.
 
     The Fisher matrix F is computed once for ``design`` and scaled to each number of
@@ -657,6 +657,9 @@ def forecast(spec, truth: dict, design: SurveyDesign, n_stars, *, priors: bool =
         Also the derived quantities.
     flat_prior : {"variance", "entropy"}, optional
         How flat priors become information (:func:`prior_precision`).
+    fisher : FisherMatrix, optional
+        A Fisher matrix of ``design`` already computed by :func:`fisher_matrix` (with
+        ``v_sys``), to reuse (``design`` is then not evaluated again).
 
     Returns
     -------
@@ -677,7 +680,8 @@ def forecast(spec, truth: dict, design: SurveyDesign, n_stars, *, priors: bool =
     2.0
     """
     sigma_at, info = _forecaster(spec, truth, design, priors=priors, prior_widths=prior_widths,
-                                 proper_motions=proper_motions, derived=derived, flat_prior=flat_prior)
+                                 proper_motions=proper_motions, derived=derived, flat_prior=flat_prior,
+                                 fisher=fisher)
     n_stars = np.atleast_1d(np.asarray(n_stars, dtype=float))
     if not (np.all(np.isfinite(n_stars)) and np.all(n_stars > 0)):
         raise ValueError(f"n_stars must be finite and > 0; got {n_stars.tolist()}")
@@ -711,12 +715,14 @@ def parse_target(text: str) -> tuple[str, float, bool]:
 
 def stars_for_target(spec, truth: dict, design: SurveyDesign, quantity: str, target: float, *,
                      relative: bool = False, priors: bool = True, prior_widths=None, proper_motions=None,
-                     n_max: float = 1e8, flat_prior: str | None = None) -> dict:
+                     n_max: float = 1e8, flat_prior: str | None = None,
+                     fisher: FisherMatrix | None = None) -> dict:
     """The number of stars (of ``design``'s kind) at which the forecast 1 sigma of
     ``quantity`` reaches ``target`` (relative to its value if ``relative``).
 
     The forecast error falls monotonically with the number of stars (the information
-    F N / N_0 + P grows); it is solved for by bisection in log N to 0.1 %.
+    F N / N_0 + P grows); it is solved for by bisection in log N to 0.1 %. Options as
+    for :func:`forecast` (``fisher``: a Fisher matrix of ``design`` to reuse).
 
     Returns
     -------
@@ -735,7 +741,8 @@ def stars_for_target(spec, truth: dict, design: SurveyDesign, quantity: str, tar
     True
     """
     sigma_at, info = _forecaster(spec, truth, design, priors=priors, prior_widths=prior_widths,
-                                 proper_motions=proper_motions, derived=True, flat_prior=flat_prior)
+                                 proper_motions=proper_motions, derived=True, flat_prior=flat_prior,
+                                 fisher=fisher)
     if quantity not in info["values"]:
         raise ValueError(f"unknown target quantity {quantity!r}; choose from {sorted(info['values'])}")
     value = info["values"][quantity]
