@@ -394,9 +394,10 @@ def prior_curvature(spec, point: dict) -> np.ndarray:
 #: How a flat prior (zero curvature: uniform, log-uniform in its log10 site) of variance
 #: ``v`` becomes Gaussian information: "variance", 1 / v (the Gaussian of equal variance;
 #: a uniform of width W: 12 / W^2), or "entropy", the Gaussian of equal differential
-#: entropy, 2 pi e / W^2 = 1.42 / v. See docs/forecast.md for the calibration that chose it.
+#: entropy, 2 pi e / W^2 = 1.42 / v (the default: the calibration against NUTS in
+#: docs/forecast.md, benchmarks/forecast_vs_nuts.py, chose it).
 FLAT_PRIOR_RULES = {"variance": 1.0, "entropy": 2.0 * np.pi * np.e / 12.0}
-FLAT_PRIOR = "variance"
+FLAT_PRIOR = "entropy"
 
 
 def prior_precision(spec, point: dict, names=None, flat: str | None = None) -> tuple[np.ndarray, dict]:
@@ -404,9 +405,10 @@ def prior_precision(spec, point: dict, names=None, flat: str | None = None) -> t
 
     For each free parameter, the prior's exact curvature at ``point`` where it is
     positive (a Normal prior N(mu, s): 1 / s^2); otherwise (a flat prior: uniform,
-    log-uniform in the log10 site) the inverse of the prior's variance, the Gaussian of
-    equal width (a uniform of width W: 12 / W^2). Zero rows for ``names`` without a
-    prior in ``spec`` (e.g. ``v_sys``).
+    log-uniform in the log10 site) the precision of the Gaussian of equal differential
+    entropy (default; a uniform of width W: 2 pi e / W^2) or of equal variance (12 / W^2),
+    see :data:`FLAT_PRIOR_RULES`. Zero rows for ``names`` without a prior in ``spec``
+    (e.g. ``v_sys``).
 
     Parameters
     ----------
@@ -432,8 +434,8 @@ def prior_precision(spec, point: dict, names=None, flat: str | None = None) -> t
     >>> from dynamicall.infer.spec import ModelSpec
     >>> spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25)
     >>> P, how = prior_precision(spec, spec.reference())
-    >>> round(float(P[2, 2]), 6), how["anisotropy.beta"]  # U(-1, 0.9): 12 / 1.9^2
-    (3.3241, 'variance')
+    >>> round(float(P[2, 2]), 4), how["anisotropy.beta"]  # U(-1, 0.9): 2 pi e / 1.9^2
+    (4.7312, 'entropy')
     """
     names = tuple(spec.sites if names is None else names)
     flat = FLAT_PRIOR if flat is None else flat
@@ -617,7 +619,8 @@ def _forecaster(spec, truth, design, *, priors=True, prior_widths=None, proper_m
         return out
 
     info = dict(values=values, units=units, prior_sigma=prior_sigma, prior_sources=sources,
-                priors=bool(priors), method=_method(priors, prior_widths, flat_prior))
+                priors=bool(priors), method=_method(priors, prior_widths, flat_prior),
+                _fisher=base, _added=added)
     return sigma_at, info
 
 
@@ -682,6 +685,7 @@ def forecast(spec, truth: dict, design: SurveyDesign, n_stars, *, priors: bool =
     sigma_at, info = _forecaster(spec, truth, design, priors=priors, prior_widths=prior_widths,
                                  proper_motions=proper_motions, derived=derived, flat_prior=flat_prior,
                                  fisher=fisher)
+    info = {k: v for k, v in info.items() if not k.startswith("_")}
     n_stars = np.atleast_1d(np.asarray(n_stars, dtype=float))
     if not (np.all(np.isfinite(n_stars)) and np.all(n_stars > 0)):
         raise ValueError(f"n_stars must be finite and > 0; got {n_stars.tolist()}")
