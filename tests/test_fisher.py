@@ -175,7 +175,7 @@ def test_forecast_command_prints_a_table(capsys):
 
 def test_forecast_truth_from_a_mock(tmp_path, capsys):
     """``--truth-from`` takes the truth, R_half and distance of a mock catalogue; by
-    default (priors' information included) no error exceeds its prior's standard deviation."""
+    default (priors' information included) no error exceeds its prior's width."""
     from dynamicall.cli import main
 
     path = tmp_path / "nfw.ecsv"
@@ -186,8 +186,9 @@ def test_forecast_truth_from_a_mock(tmp_path, capsys):
     text = capsys.readouterr().out
     row = next(line for line in text.splitlines() if line.startswith("anisotropy.beta"))
     assert float(row.split()[1]) == NFW_TRUTH["anisotropy.beta"]
-    assert float(row.split()[2]) == pytest.approx(1.9 / np.sqrt(12), rel=1e-3)  # prior U(-1, 0.9), printed
-    assert float(row.split()[3].rstrip("*")) <= 1.9 / np.sqrt(12)
+    # prior U(-1, 0.9) as its equal-entropy Gaussian, printed to 3 digits
+    assert float(row.split()[2]) == pytest.approx(1.9 / np.sqrt(2 * np.pi * np.e), rel=2e-3)
+    assert float(row.split()[3].rstrip("*")) <= 1.9 / np.sqrt(2 * np.pi * np.e) * (1 + 2e-3)
 
 
 # ---------------------------------------------------------------------------- real emulator

@@ -36,7 +36,8 @@ def _nfw(priors=None):
 
 
 def test_prior_precision_is_the_curvature_or_the_inverse_variance():
-    """Normal: exact curvature 1 / s^2 (also truncated); uniform (flat): 12 / W^2; a prior
+    """Normal: exact curvature 1 / s^2 (also truncated); uniform (flat): the equal-entropy
+    Gaussian 2 pi e / W^2 by default, 12 / W^2 (equal variance) on request; a prior
     with negative curvature and no finite variance (Student t with 1.5 degrees of freedom, in its tail): an error naming it."""
     spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25, priors={
         "halo.log10_rho_s": dist.Normal(7.0, 0.5),
@@ -44,8 +45,12 @@ def test_prior_precision_is_the_curvature_or_the_inverse_variance():
     })
     np.testing.assert_allclose(prior_curvature(spec, NFW), [4.0, 16.0, 0.0], atol=1e-12)
     P, how = prior_precision(spec, NFW, spec.sites + ("v_sys",))
-    np.testing.assert_allclose(np.diag(P), [4.0, 16.0, 12 / 1.9**2, 0.0], rtol=1e-12)
-    assert how == {"halo.log10_rho_s": "curvature", "halo.log10_r_s": "curvature", "anisotropy.beta": "variance"}
+    np.testing.assert_allclose(np.diag(P), [4.0, 16.0, 2 * np.pi * np.e / 1.9**2, 0.0], rtol=1e-12)
+    assert how == {"halo.log10_rho_s": "curvature", "halo.log10_r_s": "curvature", "anisotropy.beta": "entropy"}
+    P, how = prior_precision(spec, NFW, flat="variance")
+    assert P[2, 2] == pytest.approx(12 / 1.9**2, rel=1e-12) and how["anisotropy.beta"] == "variance"
+    with pytest.raises(ValueError, match="flat must be one of"):
+        prior_precision(spec, NFW, flat="uniform")
     assert np.count_nonzero(P - np.diag(np.diag(P))) == 0  # independent priors
     cauchy = ModelSpec("plummer", "nfw", "constant", R_half=0.25, priors={"anisotropy.beta": dist.StudentT(1.5, 0.0, 0.1)})
     with pytest.raises(ValueError, match="anisotropy.beta.*neither a positive curvature"):
@@ -133,7 +138,7 @@ def test_target_is_the_number_of_stars_that_reaches_it():
     t = stars_for_target(spec, NFW, design, "v_sys", 0.3)
     assert t["n_stars"] == pytest.approx((s1 / 0.3) ** 2, rel=2e-3)
     assert np.isinf(stars_for_target(spec, NFW, design, "v_sys", 0.3, n_max=10.0)["n_stars"])
-    assert stars_for_target(spec, NFW, design, "anisotropy.beta", 0.6)["n_stars"] == 0.0  # prior alone: 0.55
+    assert stars_for_target(spec, NFW, design, "anisotropy.beta", 0.5)["n_stars"] == 0.0  # prior alone: 0.46
     assert parse_target("rho_150pc=25%") == ("rho_150pc", 0.25, True)
     for bad in ("M_1.8_R_half", "M_1.8_R_half=-1", "M_1.8_R_half=ten%"):
         with pytest.raises(ValueError, match="target"):

@@ -9,7 +9,7 @@ prints, for each survey design (every combination of ``--v-err`` and ``--R-max``
 each number of stars, the 1 sigma error of every free parameter and of the derived
 quantities (M(<1.8 R_half), rho(150 pc), ...), and for each ``--target`` the number of
 stars that reaches it. By default the forecast includes the information of the priors a
-fit would use (exact curvature of each prior, or the inverse variance of a flat one);
+fit would use (exact curvature of each prior, or the equal-entropy Gaussian of a flat one);
 ``--no-priors`` gives the bare Cramer-Rao bound. Results dominated by their prior are
 marked. ``--truth-from`` takes the truth, R_half and distance of a mock catalogue.
 """
@@ -152,7 +152,8 @@ def _run(args) -> int:
     priors = not args.no_priors
     header = (f"Fisher forecast, forward: {spec.forward.name}; "
               + ("default: Fisher information + the priors' information (the priors a fit uses: exact "
-                 "curvature, or inverse variance of flat priors; --no-priors for the bare Cramer-Rao bound)"
+                 "curvature, or the equal-entropy Gaussian of a flat prior; --no-priors for the bare "
+                 "Cramer-Rao bound)"
                  if priors else "--no-priors: bare Cramer-Rao bound, no prior information"))
     print(header)
     results, answers = [], []
