@@ -38,7 +38,8 @@ def _nfw(priors=None):
 def test_prior_precision_is_the_curvature_or_the_inverse_variance():
     """Normal: exact curvature 1 / s^2 (also truncated); uniform (flat): the equal-entropy
     Gaussian 2 pi e / W^2 by default, 12 / W^2 (equal variance) on request; a prior
-    with negative curvature and no finite variance (Student t with 1.5 degrees of freedom, in its tail): an error naming it."""
+    with negative curvature and no finite variance (Student t with 1.5 degrees of freedom,
+    in its tail): an error naming it."""
     spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25, priors={
         "halo.log10_rho_s": dist.Normal(7.0, 0.5),
         "halo.log10_r_s": dist.TruncatedNormal(0.0, 0.25, low=-1.0, high=1.0),
@@ -52,9 +53,10 @@ def test_prior_precision_is_the_curvature_or_the_inverse_variance():
     with pytest.raises(ValueError, match="flat must be one of"):
         prior_precision(spec, NFW, flat="uniform")
     assert np.count_nonzero(P - np.diag(np.diag(P))) == 0  # independent priors
-    cauchy = ModelSpec("plummer", "nfw", "constant", R_half=0.25, priors={"anisotropy.beta": dist.StudentT(1.5, 0.0, 0.1)})
+    heavy = ModelSpec("plummer", "nfw", "constant", R_half=0.25,
+                      priors={"anisotropy.beta": dist.StudentT(1.5, 0.0, 0.1)})
     with pytest.raises(ValueError, match="anisotropy.beta.*neither a positive curvature"):
-        prior_precision(cauchy, NFW)
+        prior_precision(heavy, NFW)
 
 
 def test_default_forecast_is_fisher_plus_prior_information():
