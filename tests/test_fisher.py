@@ -143,14 +143,14 @@ def test_forecast_errors_fall_as_one_over_root_n_and_priors_bound_them():
     design = _design(spec, 100)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 9 free parameters, 100 stars: may be ill-conditioned
-        out = forecast(spec, MOCK_TRUTH, design, [100, 400], derived=False)
+        out = forecast(spec, MOCK_TRUTH, design, [100, 400], priors=False, derived=False)
     s = out["sigma"]["halo.gamma"]
     assert s[0] / s[1] == pytest.approx(2.0, rel=1e-6)
     widths = prior_standard_deviations(spec)
     assert widths["halo.gamma"] == pytest.approx(2.0 / np.sqrt(12), rel=1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # regularised by the priors: well conditioned
-        bounded = forecast(spec, MOCK_TRUTH, design, [100], prior_widths=widths, derived=False)
+        bounded = forecast(spec, MOCK_TRUTH, design, [100], priors=False, prior_widths=widths, derived=False)
     for site, w in widths.items():
         assert bounded["sigma"][site][0] <= w * (1 + 1e-12)
 
@@ -160,32 +160,35 @@ def test_forecast_command_prints_a_table(capsys):
 
     args = ["forecast", "--halo", "nfw", "--anisotropy", "constant", "--R-half", "250 pc",
             "--truth", "halo.log10_rho_s=7.6", "--truth", "halo.log10_r_s=0", "--truth", "anisotropy.beta=0.2",
-            "--n-stars", "100", "1000", "--v-err", "1,3"]
+            "--n-stars", "100", "1000", "--v-err", "1,3", "--no-priors"]
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "N=100" in text and "N=1000" in text and "M_1.8_R_half" in text
+    assert "N=100" in text and "N=1000" in text and "M_1.8_R_half" in text and "bare Cramer-Rao" in text
     row = next(line for line in text.splitlines() if line.startswith("halo.log10_rho_s"))
-    s100, s1000 = (float(x) for x in row.split()[-2:])
-    assert s100 / s1000 == pytest.approx(np.sqrt(10), rel=2e-3)  # 3 printed digits
+    s100, s1000 = (float(x.rstrip("*")) for x in row.split()[-2:])
+    assert s100 / s1000 == pytest.approx(np.sqrt(10), rel=2e-3)  # bare bound; 3 printed digits
     assert main(["forecast", "--halo", "nfw", "--anisotropy", "constant", "--R-half", "250 pc",
-                 "--truth", "halo.log10_rho_s=7.6"]) == 2  # a user error: one line, exit status 2
-    assert "give a truth for" in capsys.readouterr().err
+                 "--truth", "halo.log10_rho_s=7.6"]) == 2
+    err = capsys.readouterr().err
+    assert "give a truth for" in err and "Traceback" not in err
 
 
 def test_forecast_truth_from_a_mock(tmp_path, capsys):
-    """``--truth-from`` takes the truth, R_half and distance of a mock catalogue; with
-    ``--prior-widths`` no error exceeds its prior's standard deviation."""
+    """``--truth-from`` takes the truth, R_half and distance of a mock catalogue; by
+    default (priors' information included) no error exceeds its prior's width."""
     from dynamicall.cli import main
 
     path = tmp_path / "nfw.ecsv"
     nfw_mock().write(path)
     args = ["forecast", "--truth-from", str(path), "--halo", "nfw", "--anisotropy", "constant",
-            "--prior-widths", "--n-stars", "100", "1000", "--v-err", "1,3"]
+            "--n-stars", "100", "1000", "--v-err", "1,3"]
     assert main(args) == 0
     text = capsys.readouterr().out
     row = next(line for line in text.splitlines() if line.startswith("anisotropy.beta"))
     assert float(row.split()[1]) == NFW_TRUTH["anisotropy.beta"]
-    assert float(row.split()[2]) <= 1.9 / np.sqrt(12)  # prior U(-1, 0.9)
+    # prior U(-1, 0.9) as its equal-entropy Gaussian, printed to 3 digits
+    assert float(row.split()[2]) == pytest.approx(1.9 / np.sqrt(2 * np.pi * np.e), rel=2e-3)
+    assert float(row.split()[3].rstrip("*")) <= 1.9 / np.sqrt(2 * np.pi * np.e) * (1 + 2e-3)
 
 
 # ---------------------------------------------------------------------------- real emulator

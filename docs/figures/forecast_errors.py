@@ -1,9 +1,13 @@
-"""Figure for docs/forecast.md: Fisher-forecast errors against the number of stars.
+"""Figure and survey-design table for docs/forecast.md: default Fisher forecasts (data +
+the fit's priors) for the shipped mock's model.
 
-A planned survey of a Plummer dwarf (R_half = 250 pc) in an NFW halo (rho_s = 10^7.6
-Msun/kpc^3, r_s = 1 kpc) with constant anisotropy beta = 0.2; stars out to 5 R_half with
-velocity errors 1-3 km/s; line-of-sight velocities alone, and with proper motions of
-0.01 mas/yr per component at 80 kpc. Exact engine.
+The model of ``data/mock_dwarf.ecsv``: a Plummer dwarf (R_half = 250 pc) in a Zhao halo
+(alpha, beta, gamma) = (1, 4, 1), r_s = 1 kpc, rho_s = 10^7.8 Msun/kpc^3, Baes-van Hese
+anisotropy (beta_0 = 0, beta_inf = 0.4, r_a = 300 pc, eta = 2): 9 free parameters with the
+default priors of ``dynamicall fit``. Designs: velocity errors 1, 2 and 5 km/s with stars
+out to 5 R_half, and 2 km/s out to 2 and 10 R_half. Exact engine, float64. Prints, for
+each design, the errors on M(<1.8 R_half) and rho(150 pc) and the number of stars that
+reaches 10 % on M(<1.8 R_half).
 
 Run: ``python docs/figures/forecast_errors.py`` (writes forecast_errors.png beside it).
 """
@@ -14,49 +18,50 @@ import pathlib
 
 import numpy as np
 
-TRUTH = {"halo.log10_rho_s": 7.6, "halo.log10_r_s": 0.0, "anisotropy.beta": 0.2}
-N_STARS = np.array([100, 200, 500, 1000, 2000, 5000, 10000])
+TRUTH = {
+    "halo.log10_rho_s": 7.8, "halo.log10_r_s": 0.0, "halo.alpha": 1.0, "halo.beta": 4.0, "halo.gamma": 1.0,
+    "anisotropy.beta_0": 0.0, "anisotropy.beta_inf": 0.4, "anisotropy.log10_r_a": float(np.log10(0.3)),
+    "anisotropy.eta": 2.0, "v_sys": 110.0,
+}
+N_STARS = np.array([100, 200, 400, 800, 1600, 3200, 10000])
+DESIGNS = [(2.0, 5.0), (1.0, 5.0), (5.0, 5.0), (2.0, 2.0), (2.0, 10.0)]  # (v_err km/s, R_max / R_half)
+TARGET = ("M_1.8_R_half", 0.10, True)
 
 
 def forecasts():
-    """Forecasts without and with proper motions (dicts of :func:`dynamicall.infer.forecast`)."""
-    from dynamicall.infer import ModelSpec, SurveyDesign, forecast
-    from dynamicall.profiles import Plummer
+    """[(label, forecast dict, stars for TARGET)] for every design."""
+    from dynamicall.infer import ModelSpec
+    from dynamicall.infer.fisher import fisher_matrix, forecast, stars_for_target
+    from dynamicall.infer.survey import SurveyDesign
 
-    spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25)
-    tracer = Plummer(m_tot=1.0, r_s=0.25)
-    v_err = np.linspace(1.0, 3.0, 5)
-    los = SurveyDesign.from_tracer(tracer, 100, v_err=v_err, R_max=1.25)
-    pm = SurveyDesign.from_tracer(tracer, 100, v_err=v_err, R_max=1.25, pm_err=0.01, distance=80.0)
-    return forecast(spec, TRUTH, los, N_STARS), forecast(spec, TRUTH, pm, N_STARS)
+    spec = ModelSpec("plummer", "zhao", "baes-van-hese", R_half=0.25)
+    tracer = spec.build(TRUTH)[0]
+    out = []
+    for v_err, R_max in DESIGNS:
+        design = SurveyDesign.from_tracer(tracer, 100, v_err=v_err, R_max=R_max * spec.R_half)
+        F = fisher_matrix(spec, TRUTH, design)  # once per design, shared by both questions
+        quantity, value, relative = TARGET
+        target = stars_for_target(spec, TRUTH, design, quantity, value, relative=relative, fisher=F)
+        out.append((f"{v_err:g} km/s, R <= {R_max:g} R_half", forecast(spec, TRUTH, design, N_STARS, fisher=F),
+                    target["n_stars"]))
+    return out
 
 
 def make_figure(path):
     import jax
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+
+    from dynamicall.infer.forecast_plots import forecast_plot
 
     jax.config.update("jax_enable_x64", True)
-    los, pm = forecasts()
-    fig = Figure(figsize=(10, 4))
-    FigureCanvasAgg(fig)
-    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    for out, style, label in ((los, "-", "v_los"), (pm, "--", "v_los + PM")):
-        for name, color in (("halo.log10_rho_s", "C0"), ("halo.log10_r_s", "C1"), ("anisotropy.beta", "C2")):
-            left.plot(N_STARS, out["sigma"][name], style, color=color, label=f"{name} ({label})")
-        for name, color in (("M_1.8_R_half", "C3"), ("rho_150pc", "C4")):
-            rel = out["sigma"][name] / out["values"][name]
-            right.plot(N_STARS, rel, style, color=color, label=f"{name} ({label})")
-    for ax, ylabel in ((left, "1 sigma error"), (right, "relative 1 sigma error")):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("number of stars")
-        ax.set_ylabel(ylabel)
-        ax.legend(fontsize=6, frameon=False)
-    fig.suptitle("Fisher forecast: Plummer dwarf in an NFW halo, v_err 1-3 km/s, R <= 5 R_half", fontsize=9)
-    fig.tight_layout()
+    results = forecasts()
+    print(f"{'design':26s} " + " ".join(f"{'N=' + str(n):>13s}" for n in N_STARS) + "   N for 10 % on M")
+    for label, out, n10 in results:
+        cells = " ".join(f"{100 * m / out['values']['M_1.8_R_half']:5.1f}/{100 * r / out['values']['rho_150pc']:5.1f}%"
+                         for m, r in zip(out["sigma"]["M_1.8_R_half"], out["sigma"]["rho_150pc"]))
+        print(f"{label:26s} {cells}   {np.ceil(n10):.0f}")
+    print("(cells: relative 1 sigma of M(<1.8 R_half) / rho(150 pc))")
     path = pathlib.Path(path)
-    fig.savefig(path, dpi=110)
+    forecast_plot([(label, out) for label, out, _ in results], path, targets=[TARGET])
     return path
 
 

@@ -41,166 +41,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..quadrature import gauss_legendre
-from ..units import KMS_PER_KPC_MASYR, to_internal
+from ..units import KMS_PER_KPC_MASYR
+from .survey import SurveyDesign
+
+__all__ = [
+    "CONDITION_WARNING", "FisherMatrix", "SurveyDesign", "constrained_variance", "crlb",
+    "crlb_error_samples", "crlb_uncertainties", "derived_jacobian", "derived_uncertainties",
+    "expected_log_likelihood", "fisher_matrix", "forecast", "parse_target", "prior_curvature",
+    "prior_precision", "prior_standard_deviations", "propagated_variance", "stars_for_target",
+]
 
 #: Condition number (of F scaled to unit diagonal) above which :func:`crlb` warns.
 CONDITION_WARNING = 1e10
-
-
-@dataclasses.dataclass(frozen=True)
-class SurveyDesign:
-    """Where the stars of a survey are and how well they are measured.
-
-    Each node stands for ``weights[i]`` stars at projected radius ``R[i]`` with velocity
-    error ``v_err[i]`` (and proper-motion error ``pm_err[i]``). Build with
-    :meth:`from_tracer` (a planned survey) or :meth:`from_catalog` (real stars).
-
-    Attributes
-    ----------
-    R : ndarray
-        Node radii, kpc.
-    weights : ndarray
-        Stars per node (they sum to the number of stars).
-    v_err : ndarray
-        Line-of-sight velocity error per node, km/s.
-    pm_err : ndarray or None
-        Proper-motion error per node and component, mas/yr.
-    distance : float or None
-        Distance, kpc (needed with proper motions).
-    """
-
-    R: np.ndarray
-    weights: np.ndarray
-    v_err: np.ndarray
-    pm_err: np.ndarray | None = None
-    distance: float | None = None
-
-    def __post_init__(self):
-        R = np.atleast_1d(np.asarray(to_internal(self.R, "length"), dtype=float))
-        w = np.broadcast_to(np.asarray(self.weights, dtype=float), R.shape).copy()
-        e = np.broadcast_to(np.asarray(to_internal(self.v_err, "velocity"), dtype=float), R.shape).copy()
-        if not (np.all(np.isfinite(R)) and np.all(R > 0)):
-            raise ValueError("SurveyDesign.R must be finite and > 0 (kpc)")
-        if not (np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0):
-            raise ValueError("SurveyDesign.weights must be finite, >= 0, with a positive sum")
-        if not (np.all(np.isfinite(e)) and np.all(e >= 0)):
-            raise ValueError("SurveyDesign.v_err must be finite and >= 0 (km/s)")
-        object.__setattr__(self, "R", R)
-        object.__setattr__(self, "weights", w)
-        object.__setattr__(self, "v_err", e)
-        if self.pm_err is not None:
-            pm = np.broadcast_to(np.asarray(to_internal(self.pm_err, "proper_motion"), dtype=float), R.shape).copy()
-            if not (np.all(np.isfinite(pm)) and np.all(pm >= 0)):
-                raise ValueError("SurveyDesign.pm_err must be finite and >= 0 (mas/yr)")
-            object.__setattr__(self, "pm_err", pm)
-            if self.distance is None:
-                raise ValueError("SurveyDesign with proper motions needs the distance (kpc)")
-        if self.distance is not None:
-            d = float(to_internal(self.distance, "length"))
-            if not (np.isfinite(d) and d > 0):
-                raise ValueError(f"SurveyDesign.distance must be finite and > 0 (kpc); got {self.distance!r}")
-            object.__setattr__(self, "distance", d)
-
-    @property
-    def n_stars(self) -> float:
-        """Number of stars the design stands for."""
-        return float(self.weights.sum())
-
-    @property
-    def has_proper_motions(self) -> bool:
-        return self.pm_err is not None
-
-    def scaled(self, n_stars) -> "SurveyDesign":
-        """The same design with ``n_stars`` stars (Fisher information scales linearly).
-
-        Example
-        -------
-        >>> d = SurveyDesign(R=[0.1, 0.2], weights=[5, 5], v_err=2.0)
-        >>> d.scaled(100).n_stars
-        100.0
-        """
-        return dataclasses.replace(self, weights=self.weights * (float(n_stars) / self.n_stars))
-
-    @classmethod
-    def from_tracer(cls, tracer, n_stars, v_err, *, R_min=None, R_max=None, pm_err=None,
-                    distance=None, nodes: int = 32) -> "SurveyDesign":
-        """A planned survey of ``n_stars`` stars following the tracer's projected profile.
-
-        Parameters
-        ----------
-        tracer : Profile
-            Tracer profile (its projected number profile sets the radial distribution).
-        n_stars : float
-            Number of stars.
-        v_err : float or array
-            Velocity error (km/s); an array is a sample of the error distribution
-            (equal weights), combined with every radial node.
-        R_min, R_max : float or Quantity, optional
-            Radial range of the survey (default: 0 to 10 R_half).
-        pm_err : float or array, optional
-            Proper-motion error per component (mas/yr), like ``v_err``.
-        distance : float or Quantity, optional
-            Distance (kpc), needed with proper motions.
-        nodes : int
-            Gauss-Legendre nodes in the cumulative projected number.
-
-        Example
-        -------
-        >>> from dynamicall.profiles import Plummer
-        >>> d = SurveyDesign.from_tracer(Plummer(m_tot=1.0, r_s=0.25), 200, v_err=[1.0, 3.0])
-        >>> d.n_stars, d.R.size
-        (200.0, 64)
-        """
-        R_half = float(tracer.half_light_radius())
-        r_lo = 0.0 if R_min is None else float(to_internal(R_min, "length"))
-        r_hi = 10.0 * R_half if R_max is None else float(to_internal(R_max, "length"))
-        if not (0 <= r_lo < r_hi < np.inf):
-            raise ValueError(f"need 0 <= R_min < R_max < inf (kpc); got {r_lo}, {r_hi}")
-        if not (np.isfinite(n_stars) and n_stars > 0):
-            raise ValueError(f"n_stars must be > 0; got {n_stars!r}")
-        # cumulative projected number on a fine log grid, inverted by interpolation
-        grid = np.geomspace(max(r_lo, 1e-4 * R_half), r_hi, 2000)
-        cum = np.asarray(tracer.projected_mass(grid), dtype=float)
-        cum = cum / float(tracer.total_mass()) if tracer.has_finite_mass() else cum / cum[-1]
-        f_lo = float(np.interp(r_lo, grid, cum)) if r_lo > 0 else 0.0
-        f_hi = float(cum[-1])
-        x, w = gauss_legendre(int(nodes))
-        u = f_lo + (f_hi - f_lo) * x
-        ext_grid = np.concatenate([[0.0], grid]) if r_lo == 0 else grid
-        ext_cum = np.concatenate([[0.0], cum]) if r_lo == 0 else cum
-        R = np.interp(u, ext_cum, ext_grid)
-        norm = float(tracer.total_mass()) if tracer.has_finite_mass() else float(tracer.projected_mass(r_hi))
-        for _ in range(3):  # Newton on N(<R) = u: d N(<R) / dR = 2 pi R Sigma(R)
-            F = np.asarray(tracer.projected_mass(R), dtype=float) / norm
-            dF = 2 * np.pi * R * np.asarray(tracer.surface_density(R), dtype=float) / norm
-            R = np.clip(R - (F - u) / dF, 0.5 * R, 2.0 * R)
-        errs = np.atleast_1d(np.asarray(to_internal(v_err, "velocity"), dtype=float))
-        pms = None if pm_err is None else np.atleast_1d(np.asarray(to_internal(pm_err, "proper_motion"), dtype=float))
-        n_e = errs.size
-        if pms is not None and pms.size not in (1, n_e):
-            raise ValueError("pm_err must be a scalar or have as many entries as v_err")
-        R_all = np.repeat(R, n_e)
-        w_all = np.repeat(w, n_e) * (float(n_stars) / n_e)
-        e_all = np.tile(errs, R.size)
-        pm_all = None if pms is None else np.tile(np.broadcast_to(pms, (n_e,)), R.size)
-        return cls(R=R_all, weights=w_all, v_err=e_all, pm_err=pm_all, distance=distance)
-
-    @classmethod
-    def from_catalog(cls, catalog, proper_motions: bool = False) -> "SurveyDesign":
-        """The stars of a catalogue as they are (one node per star).
-
-        With proper motions, the two components' errors are combined into one per star
-        (their root mean square).
-        """
-        R = np.maximum(catalog.R, catalog.R[catalog.R > 0].min())
-        pm = None
-        if proper_motions:
-            if not catalog.has_proper_motions:
-                raise ValueError("the catalogue has no proper motions")
-            pm = np.sqrt(0.5 * (catalog.pm_R_err**2 + catalog.pm_T_err**2))
-        return cls(R=R, weights=np.ones_like(R), v_err=catalog.v_err, pm_err=pm,
-                   distance=catalog.distance if proper_motions else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -505,39 +357,119 @@ def crlb_error_samples(F, size: int = 1000, seed=None, **kwargs) -> dict:
     return {n: draws[:, i] for i, n in enumerate(names)}
 
 
-def derived_uncertainties(F: FisherMatrix, spec, **kwargs) -> dict:
-    """CRLB 1 sigma of the derived quantities (:mod:`dynamicall.infer.derived`), by
-    linear propagation of :func:`crlb` through their gradients.
+# ---------------------------------------------------------------------------- priors
+#: A parameter (or derived quantity) whose forecast 1 sigma exceeds this fraction of its
+#: prior-only width is "prior-dominated": the prior gives more than half of its precision.
+PRIOR_DOMINATED = 1.0 / np.sqrt(2.0)
+
+#: Relative size of a discarded eigenvalue (of F scaled to unit diagonal) below which a
+#: direction counts as unconstrained by the data (``priors=False`` derived quantities).
+UNCONSTRAINED_RCOND = 1.0 / CONDITION_WARNING
+
+
+def prior_curvature(spec, point: dict) -> np.ndarray:
+    r"""Curvature :math:`-\partial^2 \ln p_j(\theta_j) / \partial\theta_j^2` of each free
+    parameter's prior at ``point`` (autodiff; in ``spec.sites`` order; zero for a flat
+    prior such as a uniform). The priors of a :class:`ModelSpec` are independent, so this
+    is the diagonal of the prior's Hessian, the term a Laplace approximation adds to the
+    likelihood's.
+
+    Example
+    -------
+    >>> from dynamicall.infer.spec import ModelSpec
+    >>> import numpyro.distributions as dist
+    >>> spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25,
+    ...                  priors={"anisotropy.beta": dist.Normal(0.0, 0.5)})
+    >>> prior_curvature(spec, {"halo.log10_rho_s": 7.6, "halo.log10_r_s": 0.0, "anisotropy.beta": 0.2}).tolist()
+    [0.0, 0.0, 4.0]
+    """
+    out = []
+    for p in spec.free:
+        x = jnp.asarray(float(point[p.site]))
+        second = jax.grad(jax.grad(lambda t, prior=p.prior: jnp.sum(prior.log_prob(t))))(x)
+        out.append(0.0 - float(second))
+    return np.asarray(out, dtype=float)
+
+
+#: How a flat prior (zero curvature: uniform, log-uniform in its log10 site) of variance
+#: ``v`` becomes Gaussian information: "variance", 1 / v (the Gaussian of equal variance;
+#: a uniform of width W: 12 / W^2), or "entropy", the Gaussian of equal differential
+#: entropy, 2 pi e / W^2 = 1.42 / v (the default: the calibration against NUTS in
+#: docs/forecast.md, benchmarks/forecast_vs_nuts.py, chose it).
+FLAT_PRIOR_RULES = {"variance": 1.0, "entropy": 2.0 * np.pi * np.e / 12.0}
+FLAT_PRIOR = "entropy"
+
+
+def prior_precision(spec, point: dict, names=None, flat: str | None = None) -> tuple[np.ndarray, dict]:
+    r"""The information the priors carry, as a precision matrix for a Fisher forecast.
+
+    For each free parameter, the prior's exact curvature at ``point`` where it is
+    positive (a Normal prior N(mu, s): 1 / s^2); otherwise (a flat prior: uniform,
+    log-uniform in the log10 site) the precision of the Gaussian of equal differential
+    entropy (default; a uniform of width W: 2 pi e / W^2) or of equal variance (12 / W^2),
+    see :data:`FLAT_PRIOR_RULES`. Zero rows for ``names`` without a prior in ``spec``
+    (e.g. ``v_sys``).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    point : dict
+        site -> value (the forecast's truth).
+    names : sequence of str, optional
+        Row/column order (default ``spec.sites``).
+    flat : {"variance", "entropy"}, optional
+        Rule for flat priors (default :data:`FLAT_PRIOR`; see :data:`FLAT_PRIOR_RULES`).
 
     Returns
     -------
-    dict name -> (value, sigma)
+    (P, sources) : (ndarray (n, n), dict site -> "curvature", or ``flat``'s rule)
+
+    Raises
+    ------
+    ValueError
+        If a flat prior has no finite variance.
+
+    Example
+    -------
+    >>> from dynamicall.infer.spec import ModelSpec
+    >>> spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25)
+    >>> P, how = prior_precision(spec, spec.reference())
+    >>> round(float(P[2, 2]), 4), how["anisotropy.beta"]  # U(-1, 0.9): 2 pi e / 1.9^2
+    (4.7312, 'entropy')
     """
-    from .derived import DERIVED, quantities
+    names = tuple(spec.sites if names is None else names)
+    flat = FLAT_PRIOR if flat is None else flat
+    if flat not in FLAT_PRIOR_RULES:
+        raise ValueError(f"flat must be one of {sorted(FLAT_PRIOR_RULES)}; got {flat!r}")
+    curvature = prior_curvature(spec, point)
+    P = np.zeros((len(names), len(names)))
+    sources = {}
+    for p, c in zip(spec.free, curvature):
+        if p.site not in names:
+            continue
+        i = names.index(p.site)
+        if np.isfinite(c) and c > 0:
+            P[i, i], sources[p.site] = c, "curvature"
+            continue
+        var = float(np.asarray(p.prior.variance))
+        if not (np.isfinite(var) and var > 0):
+            raise ValueError(
+                f"the prior of {p.site} ({describe_prior(p)}) has neither a positive curvature at "
+                f"{point[p.site]:g} nor a finite variance: give it a proper prior or fix it"
+            )
+        P[i, i], sources[p.site] = FLAT_PRIOR_RULES[flat] / var, flat
+    return P, sources
 
-    cov = crlb(F, **kwargs)
-    sites = [n for n in F.names if n != "v_sys"]
-    idx = [F.index(n) for n in sites]
-    cov = cov[np.ix_(idx, idx)]
-    theta = jnp.asarray(F.values[idx])
 
-    def q(theta):
-        values = dict(zip(sites, theta))
-        tracer, mass, anisotropy = spec.build(values)
-        out = quantities(tracer, mass, spec.halo(values), anisotropy)
-        return jnp.stack([out[k] for k in sorted(out)])
+def describe_prior(parameter) -> str:
+    from .priors import describe_distribution
 
-    names = sorted(DERIVED)
-    value, J = (np.asarray(a) for a in _value_and_jacobian(q, theta))
-    var = np.einsum("ij,jk,ik->i", J, cov, J)
-    with np.errstate(invalid="ignore"):
-        return {n: (float(v), float(np.sqrt(s))) for n, v, s in zip(names, value, var)}
+    return describe_distribution(parameter.prior)
 
 
 def prior_standard_deviations(spec) -> dict:
     """Standard deviation of each free parameter's prior (e.g. width / sqrt(12) for a
-    uniform prior): pass as ``prior_widths`` to bound the forecast of parameters the data
-    barely constrain by what the prior already says."""
+    uniform prior), by site."""
     out = {}
     for p in spec.free:
         var = float(np.asarray(p.prior.variance))
@@ -547,12 +479,172 @@ def prior_standard_deviations(spec) -> dict:
     return out
 
 
-def forecast(spec, truth: dict, design: SurveyDesign, n_stars, *, prior_widths: dict | None = None,
-             proper_motions=None, derived: bool = True) -> dict:
-    """1 sigma forecasts for several survey sizes.
+# ---------------------------------------------------------------------------- derived quantities
+def derived_jacobian(spec, point: dict) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """Derived quantities (:mod:`dynamicall.infer.derived`) at ``point`` and their
+    gradients with respect to ``spec.sites`` (forward-mode autodiff).
 
-    The Fisher matrix is computed once for ``design`` and scaled to each number of stars
-    (the information is linear in it); prior widths, if any, are added after scaling.
+    Returns
+    -------
+    (names, values, J) : names sorted, values (q,), Jacobian (q, len(spec.sites))
+    """
+    from .derived import DERIVED, quantities
+
+    sites = spec.sites
+    names = tuple(sorted(DERIVED))
+
+    def q(theta):
+        values = dict(zip(sites, theta))
+        tracer, mass, anisotropy = spec.build(values)
+        out = quantities(tracer, mass, spec.halo(values), anisotropy)
+        return jnp.stack([out[k] for k in names])
+
+    theta = jnp.asarray([float(point[s]) for s in sites])
+    value, J = (np.asarray(a) for a in _value_and_jacobian(q, theta))
+    return names, value, J
+
+
+def propagated_variance(J: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    r"""Linear propagation: :math:`\mathrm{diag}(J \Sigma J^T)` (one variance per row of J)."""
+    return np.einsum("ij,jk,ik->i", J, cov, J)
+
+
+def constrained_variance(J: np.ndarray, F: np.ndarray, rcond: float = UNCONSTRAINED_RCOND,
+                         tol: float = 1e-4) -> np.ndarray:
+    r"""Cramer-Rao variance of functions with gradients ``J`` (rows) from a possibly
+    singular Fisher matrix ``F``, computed in the subspace the data constrain.
+
+    With :math:`D = \mathrm{diag}(F)^{-1/2}` and :math:`D F D = V \Lambda V^T`, the bound
+    on :math:`q` is :math:`\sum_k (v_k^T D g)^2 / \lambda_k` over the eigenvalues
+    :math:`\lambda_k > \mathrm{rcond}\,\lambda_{max}`. A gradient with a component
+    :math:`|v_k^T D g| > \mathrm{tol}\,|D g|` along a discarded (unconstrained)
+    direction gets ``inf``: the data alone do not bound it. A gradient orthogonal to the
+    unconstrained directions gets a finite bound, free of their round-off.
+
+    Example
+    -------
+    >>> F = np.array([[1.0, 1.0], [1.0, 1.0]])           # only theta0 + theta1 is measured
+    >>> constrained_variance(np.array([[1.0, 1.0], [1.0, 0.0]]), F).round(12).tolist()
+    [1.0, inf]
+    """
+    F = np.asarray(F, dtype=float)
+    d = np.diag(F)
+    s = np.where(d > 0, 1.0 / np.sqrt(np.where(d > 0, d, 1.0)), 0.0)
+    eig, vec = np.linalg.eigh(F * np.outer(s, s))
+    keep = eig > rcond * eig[-1]
+    G = np.asarray(J, dtype=float) * s  # rows: D g
+    proj = G @ vec  # (q, k)
+    norm = np.linalg.norm(G, axis=1)
+    var = np.sum(proj[:, keep] ** 2 / eig[keep], axis=1)
+    lost = np.any(np.abs(proj[:, ~keep]) > tol * norm[:, None], axis=1) if np.any(~keep) else np.zeros(len(G), bool)
+    # a gradient on a parameter with no information at all (zero diagonal) is unconstrained too
+    lost |= np.any((np.asarray(J) != 0) & (d <= 0), axis=1)
+    return np.where(lost, np.inf, var)
+
+
+def derived_uncertainties(F: FisherMatrix, spec, *, priors: bool = True, flat_prior: str | None = None,
+                          **kwargs) -> dict:
+    """1 sigma of the derived quantities (M(<1.8 R_half), rho(150 pc), ...).
+
+    With ``priors`` (default) by linear propagation of the prior-regularised covariance
+    (F + P)^-1 (:func:`prior_precision`); without, the Cramer-Rao bound of F alone in the
+    subspace the data constrain (:func:`constrained_variance`; ``inf`` for a quantity
+    the data alone do not bound).
+
+    Returns
+    -------
+    dict name -> (value, sigma)
+    """
+    sites = [n for n in F.names if n != "v_sys"]
+    idx = [F.index(n) for n in sites]
+    point = dict(zip(F.names, F.values))
+    names, value, J = derived_jacobian(spec, point)
+    M = F.matrix[np.ix_(idx, idx)]
+    if priors:
+        var = propagated_variance(J, crlb(M + prior_precision(spec, point, flat=flat_prior)[0], **kwargs))
+    else:
+        var = constrained_variance(J, M)
+    with np.errstate(invalid="ignore"):
+        return {n: (float(v), float(np.sqrt(s))) for n, v, s in zip(names, value, var)}
+
+
+# ---------------------------------------------------------------------------- forecasts
+def _forecaster(spec, truth, design, *, priors=True, prior_widths=None, proper_motions=None, derived=True,
+                flat_prior=None, fisher=None):
+    """Fisher matrix, prior information and derived Jacobian computed once; returns
+    ``(sigma_at, info)`` where ``sigma_at(n_stars)`` gives name -> 1 sigma (the Fisher
+    information is linear in the number of stars)."""
+    from .derived import DERIVED
+
+    base = fisher_matrix(spec, truth, design, proper_motions=proper_motions) if fisher is None else fisher
+    names = base.names
+    point = dict(zip(names, base.values))
+    P, sources = prior_precision(spec, point, names, flat=flat_prior)
+    extra = np.zeros_like(P)  # user's Gaussian widths: always added
+    for name, width in (prior_widths or {}).items():
+        width = float(width)
+        if not (np.isfinite(width) and width > 0):
+            raise ValueError(f"prior width of {name} must be finite and > 0; got {width!r}")
+        extra[base.index(name), base.index(name)] += 1.0 / width**2
+    added = (P if priors else 0.0) + extra
+    reference = P + extra  # what the priors alone say (for marking prior-dominated results)
+    values = {n: float(v) for n, v in zip(names, base.values)}
+    units = {p.site: p.unit for p in spec.free}
+    units["v_sys"] = "km/s"
+    prior_sigma = {n: (1.0 / np.sqrt(reference[i, i]) if reference[i, i] > 0 else np.inf)
+                   for i, n in enumerate(names)}
+    idx = [base.index(s) for s in spec.sites]
+    if derived:
+        dnames, dvalues, J = derived_jacobian(spec, point)
+        for n, v in zip(dnames, dvalues):
+            values[n] = float(v)
+            units[n] = DERIVED[n][0]
+        sub = reference[np.ix_(idx, idx)]
+        has = np.diag(sub) > 0
+        if np.all(has):
+            pvar = propagated_variance(J, np.linalg.inv(sub))
+        else:  # a parameter without prior information: only quantities that ignore it are bounded
+            pvar = constrained_variance(J, sub)
+        prior_sigma.update({n: float(np.sqrt(v)) for n, v in zip(dnames, pvar)})
+
+    def sigma_at(n_stars):
+        M = base.matrix * (float(n_stars) / base.n_stars) + added
+        cov = crlb(FisherMatrix(M, names, base.values, float(n_stars)))
+        with np.errstate(invalid="ignore"):
+            out = {n: float(np.sqrt(v)) for n, v in zip(names, np.diag(cov))}
+        if derived:
+            sub = M[np.ix_(idx, idx)]
+            var = propagated_variance(J, cov[np.ix_(idx, idx)]) if priors else constrained_variance(J, sub)
+            out.update({n: float(np.sqrt(v)) for n, v in zip(dnames, var)})
+        return out
+
+    info = dict(values=values, units=units, prior_sigma=prior_sigma, prior_sources=sources,
+                priors=bool(priors), method=_method(priors, prior_widths, flat_prior),
+                _fisher=base, _added=added)
+    return sigma_at, info
+
+
+def _method(priors, prior_widths, flat_prior=None):
+    rule = {"variance": "the inverse variance", "entropy": "the equal-entropy Gaussian"}[flat_prior or FLAT_PRIOR]
+    text = (f"Fisher information + prior information (exact curvature of each prior, or {rule} of a flat "
+            f"prior)" if priors else "bare Cramer-Rao bound (no prior information)")
+    if prior_widths:
+        text += " + Gaussian widths " + ", ".join(f"{k}={float(v):g}" for k, v in prior_widths.items())
+    return text
+
+
+def forecast(spec, truth: dict, design: SurveyDesign, n_stars, *, priors: bool = True,
+             prior_widths: dict | None = None, proper_motions=None, derived: bool = True,
+             flat_prior: str | None = None, fisher: FisherMatrix | None = None) -> dict:
+    r"""1 sigma forecasts for several survey sizes.
+
+    The Fisher matrix F is computed once for ``design`` and scaled to each number of
+    stars (the information is linear in it). By default the priors' information P
+    (:func:`prior_precision`, the priors a fit of ``spec`` uses) is added, and the
+    forecast covariance is :math:`(F + P)^{-1}`; derived quantities are propagated
+    linearly through it. With ``priors=False``: the bare Cramer-Rao bound
+    :math:`F^{-1}` (derived quantities in the subspace the data constrain,
+    :func:`constrained_variance`).
 
     Parameters
     ----------
@@ -560,15 +652,24 @@ def forecast(spec, truth: dict, design: SurveyDesign, n_stars, *, prior_widths: 
         As for :func:`fisher_matrix`.
     n_stars : sequence of numbers
         Survey sizes.
+    priors : bool
+        Include the priors' information (default True).
     prior_widths : dict, optional
-        Gaussian prior widths (see :func:`prior_standard_deviations`).
+        Extra independent Gaussian information (site -> standard deviation).
     derived : bool
-        Also propagate to the derived quantities.
+        Also the derived quantities.
+    flat_prior : {"variance", "entropy"}, optional
+        How flat priors become information (:func:`prior_precision`).
+    fisher : FisherMatrix, optional
+        A Fisher matrix of ``design`` already computed by :func:`fisher_matrix` (with
+        ``v_sys``), to reuse (``design`` is then not evaluated again).
 
     Returns
     -------
     dict with ``n_stars`` (array), ``sigma`` (name -> array over n_stars), ``values``
-    (name -> value at the truth), ``units`` (name -> unit).
+    (name -> value at the truth), ``units``, ``prior_sigma`` (name -> width from the
+    priors alone), ``prior_dominated`` (name -> bool array: sigma > PRIOR_DOMINATED x
+    prior width), ``priors`` (bool), ``prior_sources``, ``method`` (text).
 
     Example
     -------
@@ -576,29 +677,100 @@ def forecast(spec, truth: dict, design: SurveyDesign, n_stars, *, prior_widths: 
     >>> spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25)
     >>> design = SurveyDesign.from_tracer(spec.build(spec.reference())[0], 100, v_err=2.0, R_max=1.25)
     >>> truth = {"halo.log10_rho_s": 7.6, "halo.log10_r_s": 0.0, "anisotropy.beta": 0.2}
-    >>> out = forecast(spec, truth, design, [100, 400], derived=False)
+    >>> out = forecast(spec, truth, design, [100, 400], priors=False, derived=False)
     >>> s = out["sigma"]["halo.log10_rho_s"]
-    >>> round(float(s[0] / s[1]), 6)  # errors scale as 1 / sqrt(N)
+    >>> round(float(s[0] / s[1]), 6)  # bare bound: errors scale as 1 / sqrt(N)
     2.0
     """
-    from .derived import DERIVED
-
-    base = fisher_matrix(spec, truth, design, proper_motions=proper_motions)
+    sigma_at, info = _forecaster(spec, truth, design, priors=priors, prior_widths=prior_widths,
+                                 proper_motions=proper_motions, derived=derived, flat_prior=flat_prior,
+                                 fisher=fisher)
+    info = {k: v for k, v in info.items() if not k.startswith("_")}
     n_stars = np.atleast_1d(np.asarray(n_stars, dtype=float))
-    sigma: dict = {}
-    values = {n: float(v) for n, v in zip(base.names, base.values)}
-    units = {p.site: p.unit for p in spec.free}
-    units["v_sys"] = "km/s"
-    for n in n_stars:
-        F = dataclasses.replace(base, matrix=base.matrix * (n / base.n_stars), n_stars=float(n))
-        if prior_widths:
-            F = F.with_prior_widths(prior_widths)
-        for name, s in crlb_uncertainties(F).items():
-            sigma.setdefault(name, []).append(s)
-        if derived:
-            for name, (value, s) in derived_uncertainties(F, spec).items():
-                sigma.setdefault(name, []).append(s)
-                values[name] = value
-                units[name] = DERIVED[name][0]
-    return dict(n_stars=n_stars, sigma={k: np.asarray(v) for k, v in sigma.items()}, values=values,
-                units=units)
+    if not (np.all(np.isfinite(n_stars)) and np.all(n_stars > 0)):
+        raise ValueError(f"n_stars must be finite and > 0; got {n_stars.tolist()}")
+    rows = [sigma_at(n) for n in n_stars]
+    sigma = {k: np.asarray([r[k] for r in rows]) for k in rows[0]}
+    dominated = {k: s > PRIOR_DOMINATED * info["prior_sigma"][k] for k, s in sigma.items()}
+    return dict(n_stars=n_stars, sigma=sigma, prior_dominated=dominated, **info)
+
+
+def parse_target(text: str) -> tuple[str, float, bool]:
+    """``"M_1.8_R_half=10%"`` -> ("M_1.8_R_half", 0.10, True) (relative);
+    ``"halo.gamma=0.2"`` -> ("halo.gamma", 0.2, False) (absolute 1 sigma).
+
+    Example
+    -------
+    >>> parse_target("M_1.8_R_half=10%")
+    ('M_1.8_R_half', 0.1, True)
+    """
+    if "=" not in str(text):
+        raise ValueError(f"target {text!r}: expected QUANTITY=VALUE, e.g. M_1.8_R_half=10%")
+    name, value = (s.strip() for s in str(text).split("=", 1))
+    relative = value.endswith("%")
+    try:
+        x = float(value[:-1]) / 100.0 if relative else float(value)
+    except ValueError:
+        raise ValueError(f"target {text!r}: VALUE must be a number or a percentage, e.g. 10%") from None
+    if not (np.isfinite(x) and x > 0):
+        raise ValueError(f"target {text!r}: VALUE must be > 0")
+    return name, x, relative
+
+
+def stars_for_target(spec, truth: dict, design: SurveyDesign, quantity: str, target: float, *,
+                     relative: bool = False, priors: bool = True, prior_widths=None, proper_motions=None,
+                     n_max: float = 1e8, flat_prior: str | None = None,
+                     fisher: FisherMatrix | None = None) -> dict:
+    """The number of stars (of ``design``'s kind) at which the forecast 1 sigma of
+    ``quantity`` reaches ``target`` (relative to its value if ``relative``).
+
+    The forecast error falls monotonically with the number of stars (the information
+    F N / N_0 + P grows); it is solved for by bisection in log N to 0.1 %. Options as
+    for :func:`forecast` (``fisher``: a Fisher matrix of ``design`` to reuse).
+
+    Returns
+    -------
+    dict with ``n_stars`` (float: ``inf`` if not reached by ``n_max``, e.g. a quantity
+    the data leave to the prior; 0 if the priors alone reach it), ``sigma_at_n_max``,
+    ``target``, ``relative``, ``quantity``, ``value``.
+
+    Example
+    -------
+    >>> from dynamicall.infer.spec import ModelSpec
+    >>> spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25, priors={"halo.log10_r_s": 0.0})
+    >>> design = SurveyDesign.from_tracer(spec.build(spec.reference())[0], 100, v_err=2.0, R_max=1.25)
+    >>> truth = {"halo.log10_rho_s": 7.6, "anisotropy.beta": 0.2}
+    >>> out = stars_for_target(spec, truth, design, "M_1.8_R_half", 0.1, relative=True)
+    >>> 10 < out["n_stars"] < 1000
+    True
+    """
+    sigma_at, info = _forecaster(spec, truth, design, priors=priors, prior_widths=prior_widths,
+                                 proper_motions=proper_motions, derived=True, flat_prior=flat_prior,
+                                 fisher=fisher)
+    if quantity not in info["values"]:
+        raise ValueError(f"unknown target quantity {quantity!r}; choose from {sorted(info['values'])}")
+    value = info["values"][quantity]
+    scale = abs(value) if relative else 1.0
+    if relative and scale == 0:
+        raise ValueError(f"{quantity} is 0 at the truth: give an absolute target")
+
+    def err(n):
+        return sigma_at(n)[quantity] / scale
+
+    out = dict(quantity=quantity, target=float(target), relative=bool(relative), value=value,
+               sigma_at_n_max=err(n_max), n_max=float(n_max))
+    if info["prior_sigma"][quantity] / scale <= target and priors:
+        out["n_stars"] = 0.0
+        return out
+    if not out["sigma_at_n_max"] <= target:
+        out["n_stars"] = np.inf
+        return out
+    lo, hi = 0.0, np.log(n_max)  # err(1) > target unless the bound above already answered
+    if err(1.0) <= target:
+        out["n_stars"] = 1.0
+        return out
+    while hi - lo > 1e-3:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if err(np.exp(mid)) > target else (lo, mid)
+    out["n_stars"] = float(np.exp(hi))
+    return out

@@ -291,38 +291,3 @@ def dispersion_plot(result, path=None, n_bins=None):
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig
-
-
-def forecast_plot(out, path=None):
-    """Forecast 1 sigma errors against the number of stars (log-log): the parameters
-    (left) and the derived quantities, relative for masses and densities (right).
-
-    Parameters
-    ----------
-    out : dict
-        The output of :func:`dynamicall.infer.fisher.forecast`.
-    """
-    from .derived import DERIVED
-
-    ns = np.asarray(out["n_stars"])
-    fig = _figure(10.0, 4.0)
-    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    for name, sig in out["sigma"].items():
-        if name in DERIVED:
-            value = abs(out["values"][name])
-            relative = name not in ("log_slope_150pc", "beta_R_half")
-            right.plot(ns, sig / value if relative else sig, "o-", ms=3,
-                       label=f"{name} ({'relative' if relative else 'absolute'})")
-        else:
-            left.plot(ns, sig, "o-", ms=3, label=name)
-    for ax, title in ((left, "parameters"), (right, "derived quantities")):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("number of stars")
-        ax.set_ylabel("forecast 1 sigma error")
-        ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=6, frameon=False)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
