@@ -60,7 +60,13 @@ def _parse_value(site, text):
 
 def add_model_arguments(p):
     """Arguments shared by ``fit`` and ``forecast``: the model and the forward model."""
-    p.add_argument("--tracer", default="plummer", help="tracer family (default plummer)")
+    p.add_argument("--tracer", default="plummer",
+                   help="tracer family (default plummer); 'catalog': from the catalogue metadata (docs/tracers.md)")
+    p.add_argument("--photometry", default=None, help="surface-density table R, Sigma, Sigma_err (ECSV/FITS) for the tracer")
+    p.add_argument("--light-model", default="sersic", choices=["sersic", "exponential", "tabulated"],
+                   help="model of --photometry (default sersic)")
+    p.add_argument("--marginalise-light", action="store_true",
+                   help="free the light-profile parameters with Gaussian priors from the photometry")
     p.add_argument("--halo", default="zhao",
                    help="halo family: zhao, nfw, core-nfw, burkert, einasto, plummer, hernquist, dehnen")
     p.add_argument("--anisotropy", default="baes-van-hese",
@@ -111,8 +117,17 @@ def run(args) -> int:
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if os.path.exists(checkpoint) and not args.resume:
         os.remove(checkpoint)
+    tracer = args.tracer
+    if args.photometry:
+        from ..infer.light import light_from_photometry
+
+        tracer = light_from_photometry(args.photometry, model=args.light_model, marginalise=args.marginalise_light)
+    elif args.marginalise_light and args.tracer in ("catalog", "catalogue"):
+        from ..infer.light import light_from_catalog
+
+        tracer = light_from_catalog(data, marginalise=True)
     result = fit(
-        data, tracer=args.tracer, halo=args.halo, anisotropy=args.anisotropy, forward=args.forward,
+        data, tracer=tracer, halo=args.halo, anisotropy=args.anisotropy, forward=args.forward,
         priors=parse_site_values(args.prior), R_half=R_half, stellar_mass=_stellar_mass(args.stellar_mass),
         likelihood=args.likelihood, proper_motions=args.proper_motions, warmup=args.warmup,
         samples=args.samples, chains=args.chains, seed=args.seed, chain_method=args.chain_method,

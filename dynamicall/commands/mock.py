@@ -12,7 +12,7 @@ Numbers without units are in kpc, km/s, Msun, mas/yr; values such as ``0.25kpc``
 
 from __future__ import annotations
 
-TRACERS = ("plummer", "hernquist", "dehnen")
+TRACERS = ("plummer", "hernquist", "dehnen", "sersic", "exponential")
 HALOES = ("nfw", "corenfw", "burkert", "zhao", "einasto", "none")
 ANISOTROPIES = ("constant", "om", "bvh")
 
@@ -45,6 +45,11 @@ def _tracer(args):
     from ..units import to_kpc
 
     family = args.tracer
+    if family in ("sersic", "exponential"):  # defined by their light: R_e = R_half
+        from ..profiles import Sersic
+
+        n = args.sersic_n if family == "sersic" else 1.0
+        return Sersic(m_tot=args.m_star if args.m_star > 0 else 1.0, R_e=float(to_kpc(args.r_half)), n=n)
     extra = {"gamma": args.tracer_gamma} if family == "dehnen" else {}
     cls = {"plummer": Plummer, "hernquist": Hernquist, "dehnen": Dehnen}[family]
     unit = cls(m_tot=1.0, r_s=1.0, **extra)
@@ -151,6 +156,7 @@ def register(sub):
     g.add_argument("--m-star", "--m-tot", dest="m_star", type=float, default=0.0,
                    help="stellar mass in Msun, added to the mass model (default 0: massless tracer)")
     g.add_argument("--tracer-gamma", type=float, default=1.0, help="inner slope of a Dehnen tracer")
+    g.add_argument("--sersic-n", type=float, default=1.0, help="Sersic index of a sersic tracer (default 1)")
     g = p.add_argument_group("dark-matter halo")
     g.add_argument("--halo", choices=HALOES, default="nfw", help="halo family (default nfw)")
     g.add_argument("--m200", type=float, help="NFW / CoreNFW virial mass M200, Msun")
