@@ -60,13 +60,7 @@ def _parse_value(site, text):
 
 def add_model_arguments(p):
     """Arguments shared by ``fit`` and ``forecast``: the model and the forward model."""
-    p.add_argument("--tracer", default="plummer",
-                   help="tracer family (default plummer); 'catalog': from the catalogue metadata (docs/tracers.md)")
-    p.add_argument("--photometry", default=None, help="surface-density table R, Sigma, Sigma_err (ECSV/FITS) for the tracer")
-    p.add_argument("--light-model", default="sersic", choices=["sersic", "exponential", "tabulated"],
-                   help="model of --photometry (default sersic)")
-    p.add_argument("--marginalise-light", action="store_true",
-                   help="free the light-profile parameters with Gaussian priors from the photometry")
+    p.add_argument("--tracer", default="plummer", help="tracer family (default plummer)")
     p.add_argument("--halo", default="zhao",
                    help="halo family: zhao, nfw, core-nfw, burkert, einasto, plummer, hernquist, dehnen")
     p.add_argument("--anisotropy", default="baes-van-hese",
@@ -147,6 +141,12 @@ def register(sub):
                        description=__doc__.split("\n\n")[0])
     p.add_argument("catalog", help="star catalogue (ECSV or FITS; docs/catalog_format.md)")
     add_model_arguments(p)
+    p.add_argument("--photometry", default=None, help="surface-density table R, Sigma, Sigma_err (ECSV/FITS) for the tracer "
+                        "(or --tracer catalog: the light profile from the catalogue metadata; docs/tracers.md)")
+    p.add_argument("--light-model", default="sersic", choices=["sersic", "exponential", "tabulated"],
+                   help="model of --photometry (default sersic)")
+    p.add_argument("--marginalise-light", action="store_true",
+                   help="free the light-profile parameters with Gaussian priors from the photometry")
     p.add_argument("--likelihood", default=None, choices=["gaussian", "mixture", "binned"],
                    help="gaussian (default), mixture (with contaminants), binned (with --binned)")
     p.add_argument("--binned", action="store_true",
