@@ -311,6 +311,20 @@ def test_mock_with_a_sersic_tracer():
     assert abs(np.mean(np.asarray(table["R"]) < 0.3) - 0.5) < 4 * 0.5 / np.sqrt(300)
 
 
+def test_mock_with_a_king_tracer():
+    """Gaussian velocities of a self-gravitating King cluster: finite (no dispersion is
+    interpolated from beyond r_t), variance as the Jeans sigma_los at the stars predicts."""
+    from dynamicall.mock import mock_catalog
+
+    k = King(m_tot=1e5, r_c=0.002, r_t=0.06)
+    table = mock_catalog(k, k, Constant(beta=0.0), 400, velocities="gaussian", v_err=0.5, seed=5)
+    R, v = np.asarray(table["R"]), np.asarray(table["v"])
+    assert np.all(np.isfinite(v)) and R.max() < 0.06
+    grid = np.geomspace(R.min(), R.max(), 64)
+    predicted = np.mean(np.interp(R, grid, np.asarray(sigma_los(grid, k, k, Constant(beta=0.0))) ** 2)) + 0.25
+    assert abs(np.var(v) / predicted - 1) < 4 * np.sqrt(2 / R.size)
+
+
 def test_modelspec_accepts_light_tracers():
     from dynamicall.infer import ModelSpec
 

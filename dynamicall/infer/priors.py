@@ -18,6 +18,7 @@ Zhao gamma         gamma                      U(0, 2)
 Dehnen gamma       gamma                      U(0, 2)
 Einasto alpha      alpha                      U(0.05, 1)
 CoreNFW n          n                          U(0, 1)
+Sersic n           n                          U(0.5, 6) (a tracer's n: give it)
 anisotropies       beta, beta_0, beta_inf     U(-1, 0.9)
 Baes-van Hese eta  eta                        U(1, 3)
 =================  =========================  ======================================

@@ -66,6 +66,11 @@ class King(Profile):
     def scale_radius(self):
         return self.r_c
 
+    @property
+    def truncation_radius(self):
+        """The radius beyond which there is no tracer (kpc): r_t."""
+        return self.r_t
+
     # ---------------------------------------------------------------- closed forms
     def _k(self):
         """The normalisation k of Sigma (Msun/kpc^2) from the total mass."""
