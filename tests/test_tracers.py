@@ -325,6 +325,20 @@ def test_mock_with_a_king_tracer():
     assert abs(np.var(v) / predicted - 1) < 4 * np.sqrt(2 / R.size)
 
 
+def test_mock_command_writes_the_light_profile(tmp_path):
+    """``dynamicall mock --tracer sersic`` records the light profile that
+    ``fit(..., tracer="catalog")`` reads back."""
+    from dynamicall.cli import main
+    from dynamicall.data import StarCatalog
+    from dynamicall.infer.light import light_from_catalog
+
+    out = tmp_path / "mock.ecsv"
+    assert main(["mock", "--tracer", "sersic", "--sersic-n", "3", "--r-half", "300pc", "--m200", "1e9",
+                 "--n", "60", "--velocities", "gaussian", "--v-err", "1", "--out", str(out)]) == 0
+    light = light_from_catalog(StarCatalog.read(out))
+    assert light.tracer == "sersic" and light.priors == {"tracer.n": 3.0} and abs(light.R_half - 0.3) < 1e-12
+
+
 def test_modelspec_accepts_light_tracers():
     from dynamicall.infer import ModelSpec
 

@@ -131,6 +131,8 @@ def _run(args) -> int:
         distance=args.distance, proper_motions=args.pm, pm_err=args.pm_err,
         contamination=contamination, seed=args.seed, progress=args.progress,
     )
+    if args.tracer in ("sersic", "exponential"):  # the light profile, for `dynamicall fit --tracer catalog`
+        table.meta.update(tracer="sersic", sersic_n=float(tracer.n), R_e=f"{float(tracer.R_e)!r} kpc")
     write_catalog(table, args.out)
     member = np.asarray(table["member"])
     v = np.asarray(table["v"])[member]
