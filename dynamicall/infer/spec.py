@@ -137,7 +137,7 @@ class ModelSpec:
 
         components = []
         tracer_params = self._tracer_params(tracer_cls, tracer_fixed, take)
-        static = tuple((n, getattr(tracer_fixed, n)) for n in tracer_cls._static_names) if tracer_fixed is not None else ()
+        static = () if tracer_fixed is None else tuple((n, getattr(tracer_fixed, n)) for n in tracer_cls._static_names)
         components.append(Component("tracer", tracer_cls, tracer_params, static))
 
         # --- halo
