@@ -365,6 +365,8 @@ def sample_velocities_gaussian(tracer, mass, anisotropy, positions, seed=0, *, c
     scale = concrete_value(tracer.scale_radius)
     lo = min(float(r.min()), 1e-3 * scale) if r.size else 1e-3 * scale
     hi = max(float(r.max()), 1e3 * scale) if r.size else 1e3 * scale
+    if r.size and np.isfinite(getattr(tracer, "truncation_radius", np.inf)):  # no dispersion beyond the edge
+        hi = float(r.max())
     grid = log_grid(lo, hi, 96)
     disp = intrinsic_dispersions(grid, tracer, mass, anisotropy, config=config or JeansConfig())
     sigma_r = np.asarray(interp_loglog(r, grid, disp["radial"]))

@@ -94,3 +94,7 @@ def composite_case():
 
 
 BUILTIN = {c.cls for c in CASES if c.cls.__module__.startswith("dynamicall")} | {Composite}
+
+# Tracers defined by their light (Sersic, Exponential, King, Tabulated) have their own
+# closed-form and identity tests in tests/test_tracers.py.
+BUILTIN |= {cls for name, cls in __import__("dynamicall.profiles", fromlist=["PROFILES"]).PROFILES.items() if name in ("Sersic", "Exponential", "King", "Tabulated")}

@@ -146,8 +146,17 @@ def run(args) -> int:
     elif args.resume:
         print(f"--resume: no checkpoint in {out}; starting from the beginning")
     out.mkdir(parents=True, exist_ok=True)
+    tracer = args.tracer
+    if args.photometry:
+        from ..infer.light import light_from_photometry
+
+        tracer = light_from_photometry(args.photometry, model=args.light_model, marginalise=args.marginalise_light)
+    elif args.marginalise_light and args.tracer in ("catalog", "catalogue"):
+        from ..infer.light import light_from_catalog
+
+        tracer = light_from_catalog(data, marginalise=True)
     result = fit(
-        data, tracer=args.tracer, halo=args.halo, anisotropy=args.anisotropy, forward=args.forward,
+        data, tracer=tracer, halo=args.halo, anisotropy=args.anisotropy, forward=args.forward,
         priors=priors, R_half=R_half, stellar_mass=stellar,
         likelihood=args.likelihood, proper_motions=args.proper_motions, warmup=args.warmup,
         samples=args.samples, chains=args.chains, seed=args.seed, chain_method=args.chain_method,
@@ -166,6 +175,12 @@ def register(sub):
                        description=__doc__.split("\n\n")[0])
     p.add_argument("catalog", help="star catalogue (ECSV or FITS; docs/catalog_format.md)")
     add_model_arguments(p)
+    p.add_argument("--photometry", default=None, help="surface-density table R, Sigma, Sigma_err (ECSV/FITS) for the tracer "
+                        "(or --tracer catalog: the light profile from the catalogue metadata; docs/tracers.md)")
+    p.add_argument("--light-model", default="sersic", choices=["sersic", "exponential", "tabulated"],
+                   help="model of --photometry (default sersic)")
+    p.add_argument("--marginalise-light", action="store_true",
+                   help="free the light-profile parameters with Gaussian priors from the photometry")
     p.add_argument("--likelihood", default=None, choices=["gaussian", "mixture", "binned"],
                    help="gaussian (default), mixture (with contaminants), binned (with --binned)")
     p.add_argument("--binned", action="store_true",

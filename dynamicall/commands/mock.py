@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ._options import add_R_half, error_spec, length, quantity
 
-TRACERS = ("plummer", "hernquist", "dehnen")
+TRACERS = ("plummer", "hernquist", "dehnen", "sersic", "exponential")
 HALOES = ("nfw", "corenfw", "burkert", "zhao", "einasto", "none")
 ANISOTROPIES = ("constant", "om", "bvh")
 
@@ -24,6 +24,11 @@ def _tracer(args):
     from ..units import to_kpc
 
     family = args.tracer
+    if family in ("sersic", "exponential"):  # defined by their light: R_e = R_half
+        from ..profiles import Sersic
+
+        n = args.sersic_n if family == "sersic" else 1.0
+        return Sersic(m_tot=args.m_star if args.m_star > 0 else 1.0, R_e=float(to_kpc(args.r_half)), n=n)
     extra = {"gamma": args.tracer_gamma} if family == "dehnen" else {}
     cls = {"plummer": Plummer, "hernquist": Hernquist, "dehnen": Dehnen}[family]
     unit = cls(m_tot=1.0, r_s=1.0, **extra)
@@ -95,6 +100,8 @@ def run(args) -> int:
         distance=args.distance, proper_motions=args.pm, pm_err=args.pm_err,
         contamination=contamination, seed=args.seed, progress=args.progress,
     )
+    if args.tracer in ("sersic", "exponential"):  # the light profile, for `dynamicall fit --tracer catalog`
+        table.meta.update(tracer="sersic", sersic_n=float(tracer.n), R_e=f"{float(tracer.R_e)!r} kpc")
     write_catalog(table, args.out)
     member = np.asarray(table["member"])
     v = np.asarray(table["v"])[member]
@@ -120,6 +127,7 @@ def register(sub):
     g.add_argument("--m-star", "--m-tot", dest="m_star", type=float, default=0.0,
                    help="stellar mass in Msun, added to the mass model (default 0: massless tracer)")
     g.add_argument("--tracer-gamma", type=float, default=1.0, help="inner slope of a Dehnen tracer")
+    g.add_argument("--sersic-n", type=float, default=1.0, help="Sersic index of a sersic tracer (default 1)")
     g = p.add_argument_group("dark-matter halo")
     g.add_argument("--halo", choices=HALOES, default="nfw", help="halo family (default nfw)")
     g.add_argument("--m200", type=float, help="NFW / CoreNFW virial mass M200, Msun")

@@ -18,6 +18,7 @@ Zhao gamma         gamma                      U(0, 2)
 Dehnen gamma       gamma                      U(0, 2)
 Einasto alpha      alpha                      U(0.05, 1)
 CoreNFW n          n                          U(0, 1)
+Sersic n           n                          U(0.5, 6) (a tracer's n: give it)
 anisotropies       beta, beta_0, beta_inf     U(-1, 0.9)
 Baes-van Hese eta  eta                        U(1, 3)
 =================  =========================  ======================================
@@ -40,7 +41,7 @@ import re
 import numpy as np
 
 from ..anisotropy import BaesVanHese, Constant, OsipkovMerritt
-from ..profiles import NFW, Burkert, CoreNFW, Dehnen, Einasto, Hernquist, Plummer, Zhao
+from ..profiles import NFW, Burkert, CoreNFW, Dehnen, Einasto, Exponential, Hernquist, King, Plummer, Sersic, Zhao
 from ..units import INTERNAL_UNITS
 
 #: Families by normalised name (lower case, letters and digits only).
@@ -53,6 +54,7 @@ PROFILE_FAMILIES = {
     "zhao": Zhao,
     "einasto": Einasto,
     "burkert": Burkert,
+    "sersic": Sersic, "exponential": Exponential, "king": King,  # tracers defined by their light
 }
 ANISOTROPY_FAMILIES = {
     "constant": Constant,
@@ -63,7 +65,7 @@ ANISOTROPY_FAMILIES = {
 }
 #: Spellings shown in messages and the command line.
 SPELLINGS = {
-    "profile": ["plummer", "hernquist", "dehnen", "nfw", "core-nfw", "zhao", "einasto", "burkert"],
+    "profile": ["plummer", "hernquist", "dehnen", "nfw", "core-nfw", "zhao", "einasto", "burkert", "sersic", "exponential", "king"],
     "anisotropy": ["constant", "osipkov-merritt", "baes-van-hese"],
 }
 
@@ -78,6 +80,7 @@ SHAPE_RANGES = {
     ("Dehnen", "gamma"): (0.0, 2.0),
     ("Einasto", "alpha"): (0.05, 1.0),
     ("CoreNFW", "n"): (0.0, 1.0),
+    ("Sersic", "n"): (0.5, 6.0),
     ("Constant", "beta"): (-1.0, 0.9),
     ("BaesVanHese", "beta_0"): (-1.0, 0.9),
     ("BaesVanHese", "beta_inf"): (-1.0, 0.9),

@@ -421,7 +421,9 @@ def fit(data, *, tracer="plummer", halo="zhao", anisotropy="baes-van-hese", forw
     data : StarCatalog, BinnedProfile or path
         The data (a path is read with :meth:`StarCatalog.read`).
     tracer, halo, anisotropy, forward, priors, R_half, stellar_mass
-        See :class:`~dynamicall.infer.spec.ModelSpec`; priors of nuisance sites
+        See :class:`~dynamicall.infer.spec.ModelSpec`. ``tracer`` may also be a
+        :class:`~dynamicall.infer.light.Light` (light profile from photometry) or
+        ``"catalog"`` (from the catalogue's metadata). Priors of nuisance sites
         (``v_sys``, ``contamination.*``) go to the model. ``R_half`` defaults to the
         catalogue's.
     likelihood, proper_motions, grid_points
@@ -439,6 +441,12 @@ def fit(data, *, tracer="plummer", halo="zhao", anisotropy="baes-van-hese", forw
 
     if isinstance(data, (str, os.PathLike)):
         data = StarCatalog.read(data)
+    if isinstance(tracer, str) and tracer.lower() in ("catalog", "catalogue"):  # light profile from metadata
+        from .light import light_from_catalog
+
+        tracer = light_from_catalog(data)
+    if hasattr(tracer, "spec_arguments"):  # a Light (dynamicall.infer.light)
+        tracer, priors, R_half = tracer.spec_arguments(priors, R_half).values()
     priors = dict(priors or {})
     nuisance = {k: priors.pop(k) for k in list(priors) if k == "v_sys" or k.startswith("contamination.")}
     spec = ModelSpec(tracer, halo, anisotropy, R_half=R_half if R_half is not None else data.R_half,

@@ -55,6 +55,7 @@ class Component:
     role: str
     cls: type
     params: tuple
+    static: tuple = ()  # (name, value) of static fields (a tabulated tracer's shape)
 
     def build(self, values: dict, shared: dict | None = None):
         """The model object from site values (free) and fixed values.
@@ -62,7 +63,7 @@ class Component:
         ``shared`` supplies fields taken from another component (the stellar mass term
         shares the tracer's shape).
         """
-        kwargs = dict(shared or {})
+        kwargs = {**dict(self.static), **(shared or {})}
         for p in self.params:
             x = values[p.site] if p.free else p.value
             kwargs[p.field] = p.physical(x)
@@ -136,7 +137,8 @@ class ModelSpec:
 
         components = []
         tracer_params = self._tracer_params(tracer_cls, tracer_fixed, take)
-        components.append(Component("tracer", tracer_cls, tracer_params))
+        static = () if tracer_fixed is None else tuple((n, getattr(tracer_fixed, n)) for n in tracer_cls._static_names)
+        components.append(Component("tracer", tracer_cls, tracer_params, static))
 
         # --- halo
         components.append(self._component("halo", halo, Profile, take))
@@ -157,7 +159,7 @@ class ModelSpec:
             else:
                 prior, fixed = self._parse(site, "stars.m_tot", stellar_mass, "mass", True)
             components.append(Component("stars", tracer_cls, (
-                Parameter(site, "stars", "m_tot", True, "mass", prior, fixed, default=False),)))
+                Parameter(site, "stars", "m_tot", True, "mass", prior, fixed, default=False),), static))
 
         # --- anisotropy
         components.append(self._component("anisotropy", anisotropy, Anisotropy, take))
@@ -173,6 +175,7 @@ class ModelSpec:
     # ------------------------------------------------------------------ building
     def _tracer_params(self, cls, fixed_obj, take):
         fields = numeric_fields(cls)
+        scale = getattr(cls, "scale_field", "r_s")  # fixed from R_half (Sersic: R_e; King: none)
         params = []
         shape_values = {}
         for field in fields:
@@ -188,19 +191,19 @@ class ModelSpec:
                 fixed = float(np.log10(x)) if log10 else x
             elif field in _NORMALISATIONS:
                 fixed = 0.0
-            elif field == "r_s":
+            elif field == scale:
                 fixed = None  # set below from R_half
             else:
                 raise ValueError(
                     f"tracer {cls.__name__} needs a value for its shape parameter '{field}': "
                     f"priors={{'tracer.{field}': ...}}"
                 )
-            if field != "r_s" and not log10:
+            if field != scale and not log10:
                 shape_values[field] = fixed if fixed is not None else _centre(prior)
             params.append(Parameter(site, "tracer", field, log10, kind, prior, fixed, default=key is None))
         for i, p in enumerate(params):
-            if p.field == "r_s" and p.value is None and p.prior is None:
-                unit = {f: (1.0 if f in _NORMALISATIONS or f == "r_s" else shape_values[f]) for f in fields}
+            if p.field == scale and p.value is None and p.prior is None:
+                unit = {f: (1.0 if f in _NORMALISATIONS or f == scale else shape_values[f]) for f in fields}
                 ratio = float(cls(**unit).half_light_radius())
                 params[i] = dataclasses.replace(p, value=float(np.log10(self.R_half / ratio)))
         return tuple(params)

@@ -12,14 +12,18 @@ from .burkert import Burkert
 from .composite import Composite
 from .einasto import Einasto
 from .hernquist import Dehnen, Hernquist
+from .king import King
 from .nfw import NFW, CoreNFW
 from .plummer import Plummer
+from .sersic import Exponential, Sersic
+from .tabulated import Tabulated, fit_surface_density
 from .zhao import Zhao
 
 #: Every built-in family by name (the CLI and recipes look profiles up here).
 PROFILES = {
     cls.__name__: cls
     for cls in (Plummer, Hernquist, Dehnen, NFW, Zhao, Einasto, Burkert, CoreNFW)
+    + (Sersic, Exponential, King, Tabulated)  # tracers defined by their light
 }
 
-__all__ = ["PROFILES", "Composite", "Profile", *PROFILES]
+__all__ = ["PROFILES", "Composite", "Profile", "fit_surface_density", *PROFILES]
