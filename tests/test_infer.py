@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import types
 import warnings
 
 import jax
@@ -340,8 +341,10 @@ def test_arviz_is_optional(monkeypatch):
     """Without arviz (hidden from the import system here, installed or not), the conversion
     says how to get it; the draws themselves never need it."""
     monkeypatch.setitem(sys.modules, "arviz", None)  # makes `import arviz` raise ImportError
+    draws = types.SimpleNamespace(samples={"v_sys": np.zeros((1, 4))}, derived=dict,
+                                  stats={"diverging": np.zeros((1, 4))})  # a fit's fields, no NUTS
     with pytest.raises(ImportError, match="pip install arviz"):
-        to_inference_data(nfw_fit())
+        to_inference_data(draws)
 
 
 def test_inference_data_holds_the_draws():
