@@ -6,6 +6,9 @@ catalogue format of ``docs/catalog_format.md`` (ECSV), the format that
 
 * 3D radii by exact inverse-CDF sampling of the tracer's enclosed mass (a tabulated
   first guess polished by Newton's method on ``tracer.mass``), isotropic directions;
+* or, for projected mocks (``velocities="los"``), projected radii by exact inverse-CDF
+  sampling of the tracer's projected mass within a survey edge ``R_max``, with Gaussian
+  line-of-sight velocities (and proper motions) from the exact projected Jeans dispersions;
 * velocities either exactly from the distribution function (:mod:`dynamicall.df`:
   isotropic or Osipkov-Merritt, by rejection sampling under an envelope taken from the
   tabulated DF) or from Gaussians with the Jeans dispersions sigma_r, sigma_t at each
@@ -703,7 +706,7 @@ def mock_catalog(
 
 
 def write_catalog(table, path, overwrite: bool = True):
-    """Write a catalogue as ECSV (the format of docs/catalog_format.md).
+    """Write a catalogue as ECSV (the format of docs/catalog_format.md), atomically.
 
     Example
     -------
@@ -718,4 +721,12 @@ def write_catalog(table, path, overwrite: bool = True):
     >>> Table.read(path).meta["seed"]
     1
     """
-    table.write(str(path), format="ascii.ecsv", overwrite=overwrite)
+    import pathlib
+
+    from ._durable import atomic_file
+
+    path = pathlib.Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists: choose another name or pass overwrite=True")
+    with atomic_file(path) as tmp:  # a complete file or the old one, never a torn one
+        table.write(tmp, format="ascii.ecsv", overwrite=True)
