@@ -160,6 +160,7 @@ def test_cored_tracer_in_cusp_is_inconsistent():
 
 
 @pytest.mark.parametrize("anisotropy", [None, OsipkovMerritt(r_a=0.25)], ids=["ergodic", "om"])
+@pytest.mark.slow
 def test_moments_match_jeans(cored_model, anisotropy):
     """The DF's zeroth and second velocity moments recover nu(r) and the Jeans sigma_r,
     sigma_t (general mass model, r in [2.5e-3, 25] kpc): 1e-8 (measured 1e-10 to 1e-9)."""

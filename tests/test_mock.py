@@ -115,6 +115,7 @@ def df_mock(request, model):
     return anisotropy, pos, vel
 
 
+@pytest.mark.slow
 def test_df_mock_sigma_los_matches_jeans(model, df_mock):
     """Binned sigma_los^2 of the DF-sampled mock vs jeans.sigma_los (chi^2, 10 bins)."""
     stars, mass = model
@@ -124,6 +125,7 @@ def test_df_mock_sigma_los_matches_jeans(model, df_mock):
     _check(z)
 
 
+@pytest.mark.slow
 def test_df_mock_intrinsic_and_proper_motions(model, df_mock):
     """3D: <v_r^2> and <v_theta^2> in radial shells vs Jeans sigma_r, sigma_t (weight
     4 pi r^2 nu); projected: <pm_R^2>, <pm_T^2> at 80 kpc vs the Jeans proper-motion
