@@ -73,6 +73,7 @@ def test_autodiff_fisher_matches_finite_differences(proper_motions):
     assert err.max() < 1e-4, (err.max(), np.unravel_index(err.argmax(), err.shape))
 
 
+@pytest.mark.slow
 def test_fisher_errors_match_nuts_posterior_widths():
     """On the 2000-star NFW mock (free log10 rho_s, beta, v_sys), the CRLB 1 sigma errors
     for the catalogue's own radii and errors agree with the NUTS posterior standard

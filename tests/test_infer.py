@@ -230,6 +230,7 @@ def test_proper_motion_likelihood_matches_a_direct_sum():
         KinematicModel(model.spec, StarCatalog.read(SHIPPED_MOCK), proper_motions=True)
 
 
+@pytest.mark.slow
 def test_mixture_reduces_to_gaussian_and_finds_members():
     table = mock_table(n_stars=300, seed=11, contaminant_fraction=0.25, contaminant_mean=25.0,
                        contaminant_sigma=40.0)
@@ -256,6 +257,7 @@ def test_mixture_reduces_to_gaussian_and_finds_members():
     np.testing.assert_allclose(mix.membership(draws), p, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_binned_likelihood_peaks_at_the_truth():
     """On 12 bins of a 2000-star mock, the binned log-likelihood over log10 rho_s (r_s and
     beta at the truth) peaks within 0.05 dex of the truth."""
@@ -275,6 +277,7 @@ def test_binned_likelihood_peaks_at_the_truth():
 
 
 # ---------------------------------------------------------------------------- NUTS
+@pytest.mark.slow
 def test_nuts_recovers_the_mass_at_1p8_R_half():
     """Recovery: the truth lies inside the 95 % interval of M(<1.8 R_half) and of every
     sampled parameter; chains converged (r_hat < 1.02, >= 300 effective draws)."""
@@ -291,6 +294,7 @@ def test_nuts_recovers_the_mass_at_1p8_R_half():
     assert result.divergences == 0
 
 
+@pytest.mark.slow
 def test_checkpoint_resume_gives_the_same_draws(tmp_path):
     """A run stopped after 6 chunks (the warm-up) and resumed from its checkpoint
     reproduces the uninterrupted run exactly (same compiled sampler, same seed)."""
@@ -318,6 +322,7 @@ def test_sampler_settings_are_validated():
 
 
 # ---------------------------------------------------------------------------- outputs
+@pytest.mark.slow
 def test_outputs_summary_samples_and_plots(tmp_path):
     result = nfw_fit()
     paths = write_outputs(result, tmp_path)
@@ -347,6 +352,7 @@ def test_arviz_is_optional(monkeypatch):
         to_inference_data(draws)
 
 
+@pytest.mark.slow
 def test_inference_data_holds_the_draws():
     pytest.importorskip("arviz", reason="arviz is an optional dependency, not installed here")
     result = nfw_fit()
@@ -355,6 +361,7 @@ def test_inference_data_holds_the_draws():
                                   np.asarray(result.samples["anisotropy.beta"]))
 
 
+@pytest.mark.slow
 def test_fit_command_matches_the_python_fit(tmp_path, capsys):
     """``dynamicall fit`` on the cached mock with the same settings gives the same draws as
     :func:`sample` (and, sharing its compiled sampler, costs no compilation)."""
