@@ -21,6 +21,9 @@ def tutorial_blocks():
 
 @pytest.mark.parametrize("code", list(tutorial_blocks()))
 def test_tutorial_runs(code, tmp_path, monkeypatch):
+    """Each tutorial runs in an empty folder holding the repository's data/, as from the root
+    of a clone: the package itself (possibly installed elsewhere) has no data/."""
+    (tmp_path / "data").symlink_to(DOCS.parent / "data", target_is_directory=True)
     monkeypatch.chdir(tmp_path)
     module = types.ModuleType("docs_tutorial")
     monkeypatch.setitem(sys.modules, module.__name__, module)
