@@ -231,6 +231,7 @@ def _variable_tracer_set(n, seed):
     return problem, np.concatenate([x, np.asarray(prof)], axis=1), np.asarray(y)
 
 
+@pytest.mark.slow
 def test_cnn_emulator_trains_and_reuses_its_encoder(tmp_path):
     problem, X, Y = _variable_tracer_set(384, 0)
     arch = dict(family="cnn_mlp", n_profile=16, channels=[4, 8], kernel=3, n_features=6, width=32, depth=2,

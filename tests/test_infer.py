@@ -198,6 +198,7 @@ def _mock_values(cat):
     return {**{k: cat.truth[k] for k in MOCK_TRUTH_SITES}, "v_sys": cat.truth["v_sys"]}
 
 
+@pytest.mark.slow
 def test_gaussian_likelihood_matches_a_direct_sum():
     """Grid + log-log interpolation vs the exact engine at every star: 1e-6 relative on
     the total log-likelihood (interpolation error ~1e-6 in sigma)."""

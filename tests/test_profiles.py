@@ -43,6 +43,7 @@ def test_registry_complete():
     assert exported <= BUILTIN, f"families without a test case: {exported - BUILTIN}"
 
 
+@pytest.mark.slow
 def test_derivative_identities(case):
     """dM/dr = 4 pi r^2 rho and dPhi/dr = G M / r^2 (hence Poisson's equation)."""
     p = case.make()
@@ -67,6 +68,7 @@ def test_surface_density_is_projection_of_density(case):
     assert_allclose(p.surface_density(R), expected, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_closed_forms_match_quadrature(case):
     p = case.make()
     r = radii(p)
@@ -85,6 +87,7 @@ def test_user_profile_matches_isochrone_closed_forms():
     assert_allclose(p.total_mass(), 2e6, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_limits(case):
     p = case.make()
     rs = float(p.scale_radius)
@@ -103,6 +106,7 @@ def test_limits(case):
             p.half_mass_radius()
 
 
+@pytest.mark.slow
 def test_half_radii_enclose_half_the_mass(case):
     if not case.finite_mass:
         pytest.skip("infinite mass: no half-mass radius")
@@ -129,6 +133,7 @@ def test_batch_equals_scalar(case):
         assert_allclose(got[i, 1], p.surface_density(r), rtol=case.roundoff)
 
 
+@pytest.mark.slow
 def test_gradients_match_finite_differences(case):
     names = list(case.params)
     r0 = 0.7 * float(case.make().scale_radius)

@@ -67,6 +67,7 @@ def test_dimensionless_output_equals_engine_divided_by_sqrt_G(shipped):
 
 
 @pytest.mark.parametrize("rho_s, R_half", [(2.0e9, 0.012), (1.0e5, 4.0)])
+@pytest.mark.slow
 def test_sigma_scales_exactly_with_sqrt_G_rho_s_R_half_squared(shipped, rho_s, R_half):
     """A physical model (rho_s Msun/kpc^3, R_half kpc) gives sigma~ x sqrt(G rho_s R_half^2)
     at R = grid x R_half, to rounding (measured <= 3e-14 in ln sigma; tested at 1e-12)."""

@@ -51,6 +51,7 @@ def test_recorded_validation_meets_the_floors(emulator):
     assert v["seed"] not in {s.seed for s in recipe.splits.values()}
 
 
+@pytest.mark.slow
 def test_fresh_independent_sample_meets_the_floors(emulator):
     recipe = parse_recipe(emulator.problem["recipe"])
     inputs = sample(recipe, 512, seed=777, kind="random")

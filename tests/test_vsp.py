@@ -50,6 +50,7 @@ def test_plummer_closed_form():
 
 
 @pytest.mark.parametrize("anisotropy", [None, OsipkovMerritt(r_a=0.25)], ids=["ergodic", "om"])
+@pytest.mark.slow
 def test_virial_identities_with_df_moments(model, anisotropy):
     """The Jeans-based v_s1, v_s2 (Merrifield & Kent 1990 forms) equal the projected
     fourth moments of the Eddington DF: v_s1 to 1e-9 (measured ~3e-13), v_s2 to 1e-7
