@@ -184,6 +184,7 @@ def test_out_of_domain_policies(trained):
         emu.with_on_domain("ignore")
 
 
+@pytest.mark.slow
 def test_validation_writes_report_and_card(trained, tmp_path):
     from dynamicall.train.validate import validate
 

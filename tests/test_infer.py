@@ -212,6 +212,7 @@ def test_gaussian_likelihood_matches_a_direct_sum():
     assert float(model.log_likelihood(values)) == pytest.approx(direct, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_proper_motion_likelihood_matches_a_direct_sum():
     cat = mock(pm_err=(0.005, 0.01))  # the shipped mock's stars (same seed) with proper motions
     model = KinematicModel(ModelSpec("plummer", "zhao", "baes-van-hese", R_half=0.25), cat,
@@ -391,6 +392,7 @@ def test_fit_command_matches_the_python_fit(tmp_path, capsys):
 
 
 @pytest.mark.emulator
+@pytest.mark.slow
 def test_emulator_swap_loglikelihood_matches_exact(shipped_emulator):
     """Swap: on the shipped mock, the emulator and exact log-likelihoods differ by a
     nearly constant offset across 100 points spread like the posterior (Fisher draws):

@@ -304,6 +304,7 @@ def test_float32_accuracy():
     assert_allclose(s32, s64, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_vmap_over_parameters_equals_loop():
     betas = jnp.array([-0.5, 0.0, 0.5])
     batched = jax.vmap(lambda b: sigma_los(R_DWARF, STARS, HALO, Constant(beta=b)))(betas)

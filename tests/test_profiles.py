@@ -61,6 +61,7 @@ def _projection(p, R):
     return sum(integrate.quad(f, a, b, epsabs=0, epsrel=1e-13, limit=200)[0] for a, b in zip(pts, pts[1:]))
 
 
+@pytest.mark.slow
 def test_surface_density_is_projection_of_density(case):
     p = case.make()
     R = float(p.scale_radius) * np.array([1e-3, 0.7, 40.0])
@@ -116,6 +117,7 @@ def test_half_radii_enclose_half_the_mass(case):
     assert_allclose(p.projected_mass(p.half_light_radius()), half, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_batch_equals_scalar(case):
     names = list(case.params)
     scales = np.array([0.8, 1.0, 1.25])
@@ -152,6 +154,7 @@ def test_gradients_match_finite_differences(case):
         assert_allclose(jac[:, i], fd, rtol=1e-6, atol=1e-12 * float(jnp.max(jnp.abs(fd))), err_msg=name)
 
 
+@pytest.mark.slow
 def test_construction_inside_jit(case):
     names = list(case.params)
     r = radii(case.make())
@@ -202,6 +205,7 @@ def test_bad_parameters_raise(case):
         case.make(**{next(k for k in case.params if k == "r_s"): 1.0 * u.km / u.s})
 
 
+@pytest.mark.slow
 def test_float32_accuracy(case):
     """float32 inputs stay float32; accuracy 2e-5 relative (measured 1e-7 to 1e-5)."""
     p64 = case.make()

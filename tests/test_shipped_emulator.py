@@ -60,6 +60,7 @@ def test_fresh_independent_sample_meets_the_floors(emulator):
     assert meets_floors(stats), json.dumps(stats, indent=1)
 
 
+@pytest.mark.slow
 def test_physical_models_match_the_exact_engine(emulator):
     stars = Plummer(m_tot=1e6, r_s=0.25)
     R = np.geomspace(0.005, 2.0, 9)

@@ -116,6 +116,7 @@ def test_against_scipy(kind):
 
 
 @pytest.mark.parametrize("anisotropy", [None, OsipkovMerritt(r_a=0.25)], ids=["ergodic", "om"])
+@pytest.mark.slow
 def test_estimator_on_df_mock(model, anisotropy):
     """30,000 DF-sampled stars with 2 km/s errors, 4-sigma criteria:
     (1) the complete-sample v_s1 estimate agrees with the model;
