@@ -52,6 +52,7 @@ import numpy as np
 from ._pytree import child, is_concrete, pytree_dataclass, static
 from .anisotropy import Anisotropy, Constant, OsipkovMerritt
 from .jeans import engine
+from .interpolate import interpolate_uniform
 from .jeans.grid import JeansConfig, log_grid_for
 from .profiles import Profile
 from .profiles.base import concrete_value
@@ -121,25 +122,6 @@ class DFConfig:
 
 
 # --------------------------------------------------------------------------- helpers
-def _lagrange(values, u, order: int):
-    """Lagrange interpolation of ``values`` (uniform grid, last axis) at fractional index
-    ``u``; outside [0, n - 1] the end values are continued linearly."""
-    n = values.shape[-1]
-    inside = (u >= 0) & (u <= n - 1)
-    uc = jnp.clip(u, 0.0, n - 1.0)
-    start = jnp.clip(jnp.floor(uc).astype(jnp.int32) - order // 2 + 1, 0, n - order)
-    k = np.arange(order)
-    diffs = (uc - start)[..., None] - k
-    ones = jnp.ones_like(diffs[..., :1])
-    left = jnp.cumprod(jnp.concatenate([ones, diffs[..., :-1]], -1), -1)  # prod_{j<k}
-    right = jnp.cumprod(jnp.concatenate([ones, diffs[..., :0:-1]], -1), -1)[..., ::-1]  # prod_{j>k}
-    weights = np.array([1.0 / np.prod([m - j for j in k if j != m]) for m in k])
-    out = jnp.sum(left * right * weights * jnp.take(values, start[..., None] + k), -1)
-    below = values[0] + (values[1] - values[0]) * u
-    above = values[-1] + (values[-1] - values[-2]) * (u - (n - 1))
-    return jnp.where(inside, out, jnp.where(u < 0, below, above))
-
-
 def _derivatives(fn, s):
     """(d fn/ds, d^2 fn/ds^2) of an elementwise function, by forward-mode autodiff."""
     ones = jnp.ones_like(s)
@@ -214,7 +196,7 @@ def _tables(grid, config, tracer, mass, r_a, log_r0, dtype):
             if part.cheap_mass:
                 total = total + part.mass(jnp.exp(sx))
             else:
-                total = total + jnp.exp(_lagrange(jnp.log(table), (sx - s[0]) / h, config.interp_order))
+                total = total + jnp.exp(interpolate_uniform(jnp.log(table), (sx - s[0]) / h, config.interp_order))
         return total
 
     inv_ra2 = jnp.asarray(r_a, dtype) ** -2.0
@@ -350,7 +332,7 @@ class DistributionFunction:
 
     def _relative_potential(self, r):
         u = self._index(jnp.log(r))
-        return jnp.exp(_lagrange(jnp.log(self.psi), u, self.interp_order))
+        return jnp.exp(interpolate_uniform(jnp.log(self.psi), u, self.interp_order))
 
     def log_radius(self, energy, newton_steps: int = 5):
         """ln r_E with Psi(r_E) = ``energy``: the apocentre of a radial orbit (r in kpc).
@@ -367,8 +349,8 @@ class DistributionFunction:
         gap = jnp.where(upper > lower, upper - lower, 1.0)
         u = (k - 1) + jnp.clip((upper - target) / gap, 0.0, 1.0)
         def newton(_, t):  # d ln Psi / d s = -GM / (r Psi)
-            val = _lagrange(lpsi, t, self.interp_order)
-            der = -self.step * jnp.exp(_lagrange(self.log_phi, t, self.interp_order) - val)
+            val = interpolate_uniform(lpsi, t, self.interp_order)
+            der = -self.step * jnp.exp(interpolate_uniform(self.log_phi, t, self.interp_order) - val)
             der = jnp.where(der < 0, der, -1.0)
             return jnp.clip(t - (val - target) / der, -1e3, n - 1 + 1e3)
 
@@ -381,8 +363,8 @@ class DistributionFunction:
         log_f = jnp.log(jnp.where(self.values > 0, self.values, 1.0))
         return jnp.where(
             positive,
-            jnp.exp(_lagrange(log_f, u, self.interp_order)),
-            _lagrange(self.values, u, self.interp_order),
+            jnp.exp(interpolate_uniform(log_f, u, self.interp_order)),
+            interpolate_uniform(self.values, u, self.interp_order),
         )
 
     def __call__(self, energy):
@@ -419,9 +401,9 @@ class DistributionFunction:
         """
         sx = log_r + u * u
         order = self.interp_order
-        c_here = _lagrange(self.cumulative, self._index(log_r), order)
-        w2 = 2.0 * jnp.maximum(_lagrange(self.cumulative, self._index(sx), order) - c_here, 0.0)
-        phi = jnp.exp(_lagrange(self.log_phi, self._index(sx), order))
+        c_here = interpolate_uniform(self.cumulative, self._index(log_r), order)
+        w2 = 2.0 * jnp.maximum(interpolate_uniform(self.cumulative, self._index(sx), order) - c_here, 0.0)
+        phi = jnp.exp(interpolate_uniform(self.log_phi, self._index(sx), order))
         return FOUR_PI * self._f_at_log_radius(sx) * phi * 2.0 * u, w2
 
     def velocity_moments(self, r, nodes: int = 96):

@@ -6,6 +6,9 @@ catalogue format of ``docs/catalog_format.md`` (ECSV), the format that
 
 * 3D radii by exact inverse-CDF sampling of the tracer's enclosed mass (a tabulated
   first guess polished by Newton's method on ``tracer.mass``), isotropic directions;
+* or, for projected mocks (``velocities="los"``), projected radii by exact inverse-CDF
+  sampling of the tracer's projected mass within a survey edge ``R_max``, with Gaussian
+  line-of-sight velocities (and proper motions) from the exact projected Jeans dispersions;
 * velocities either exactly from the distribution function (:mod:`dynamicall.df`:
   isotropic or Osipkov-Merritt, by rejection sampling under an envelope taken from the
   tabulated DF) or from Gaussians with the Jeans dispersions sigma_r, sigma_t at each
@@ -42,6 +45,7 @@ __all__ = [
     "Contamination",
     "mock_catalog",
     "sample_positions",
+    "sample_projected_radii",
     "sample_radii",
     "sample_velocities_df",
     "sample_velocities_gaussian",
@@ -197,20 +201,80 @@ def sample_radii(tracer, n: int, seed=0, *, r_max=None):
         if not r_max > 0:
             raise ValueError(f"r_max must be > 0 (kpc); got {r_max}")
         total = float(tracer.mass(r_max))
-    r_tab = scale * np.geomspace(1e-8, 1e8, 1601)
-    m_tab = np.asarray(tracer.mass(r_tab))
     target = rng.uniform(0.0, 1.0, size=n) * total
+    return _invert_cumulative(tracer, "mass", "density", 4.0 * np.pi, 3, target, scale)
+
+
+def _invert_cumulative(tracer, cumulative: str, density: str, factor: float, power: int, target, scale):
+    """Radii x with ``tracer.<cumulative>(x) = target``: a tabulated first guess polished by
+    Newton's method in ln x, with d cumulative / d ln x = factor x^power ``tracer.<density>(x)``
+    (mass: 4 pi r^3 rho; projected mass: 2 pi R^2 Sigma)."""
+    x_tab = scale * np.geomspace(1e-8, 1e8, 1601)
+    m_tab = np.asarray(getattr(tracer, cumulative)(x_tab))
     target = np.maximum(target, np.finfo(float).tiny)
     keep = np.concatenate([[True], np.diff(m_tab) > 0]) & (m_tab > 0)
-    log_r = np.interp(np.log(target), np.log(m_tab[keep]), np.log(r_tab[keep]))
-    mass_fn, density_fn = _method(tracer, "mass"), _method(tracer, "density")
-    for _ in range(4):  # Newton in ln r: dM / d ln r = 4 pi r^3 rho
-        r = np.exp(log_r)
-        m = _chunked(mass_fn, r)
-        slope = 4.0 * np.pi * r**3 * _chunked(density_fn, r)
+    log_x = np.interp(np.log(target), np.log(m_tab[keep]), np.log(x_tab[keep]))
+    cumulative_fn, density_fn = _method(tracer, cumulative), _method(tracer, density)
+    for _ in range(4):
+        x = np.exp(log_x)
+        m = _chunked(cumulative_fn, x)
+        slope = factor * x**power * _chunked(density_fn, x)
         step = np.where(slope > 0, (m - target) / np.where(slope > 0, slope, 1.0), 0.0)
-        log_r = log_r - np.clip(step, -1.0, 1.0)
-    return np.exp(log_r)
+        log_x = log_x - np.clip(step, -1.0, 1.0)
+    return np.exp(log_x)
+
+
+def sample_projected_radii(tracer, n: int, seed=0, *, R_max=None):
+    """Projected radii (kpc) drawn from the tracer's projected-mass profile (inverse CDF).
+
+    The fraction q of the tracer inside projected radius R is drawn uniformly over
+    [0, M_p(R_max) / M_total) (``R_max`` None: [0, 1)), and R solves M_p(R) = q M_total to
+    float64 round-off. For a Plummer tracer this is R = a sqrt(q / (1 - q)).
+
+    Parameters
+    ----------
+    tracer : Profile
+        Tracer density (finite mass, unless ``R_max`` is given).
+    n : int
+        Number of radii.
+    seed : int or numpy.random.Generator
+    R_max : float or Quantity, optional
+        Outer edge of the survey in projected radius (kpc).
+
+    Returns
+    -------
+    numpy.ndarray
+        Projected radii in kpc.
+
+    Example
+    -------
+    >>> from dynamicall.profiles import Plummer
+    >>> R = sample_projected_radii(Plummer(m_tot=1.0, r_s=0.25), 4000, seed=1)
+    >>> bool(abs(np.median(R) / 0.25 - 1) < 0.05)  # Plummer's R_half is its scale radius
+    True
+    """
+    if not isinstance(tracer, Profile):
+        raise TypeError(f"tracer must be a Profile, got {type(tracer).__name__}")
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"n must be >= 0; got {n}")
+    rng = _rng(seed)
+    scale = concrete_value(tracer.scale_radius)
+    if scale is None:
+        raise ValueError("sample_projected_radii needs concrete tracer parameters")
+    if R_max is not None:
+        R_max = float(to_kpc(R_max))
+        if not R_max > 0:
+            raise ValueError(f"R_max must be > 0 (kpc); got {R_max}")
+    if tracer.has_finite_mass():
+        total = float(tracer.total_mass())
+        fraction = 1.0 if R_max is None else float(tracer.projected_mass(R_max)) / total
+    elif R_max is None:
+        raise ValueError(f"{type(tracer).__name__} has infinite mass: give R_max (kpc) to truncate it")
+    else:
+        total, fraction = float(tracer.projected_mass(R_max)), 1.0
+    target = rng.uniform(0.0, fraction, size=n) * total
+    return _invert_cumulative(tracer, "projected_mass", "surface_density", 2.0 * np.pi, 2, target, scale)
 
 
 def sample_positions(tracer, n: int, seed=0, *, r_max=None):
@@ -396,6 +460,66 @@ def _df_capable(anisotropy):
     return isinstance(anisotropy, Constant) and concrete_value(anisotropy.beta) == 0.0
 
 
+def _members_3d(tracer, mass, anisotropy, n, rng, *, velocities, auto, df, r_max, v_sys, v_err,
+                proper_motions, pm_err, distance, progress):
+    """Member columns from 3D positions and velocities (modes "df" and "gaussian")."""
+    positions = sample_positions(tracer, n, rng, r_max=r_max)
+    if velocities == "df" and df is None:
+        from .df import eddington
+
+        df = eddington(tracer, mass, anisotropy if isinstance(anisotropy, OsipkovMerritt) else None)
+    if velocities == "df" and auto and not df.is_consistent():
+        warnings.warn(
+            "the model has no non-negative distribution function: velocities='auto' falls "
+            "back to Gaussian velocities with the Jeans dispersions",
+            stacklevel=3,
+        )
+        velocities = "gaussian"
+    if velocities == "df":
+        vel = sample_velocities_df(df, positions, rng, progress=progress)
+    else:
+        vel = sample_velocities_gaussian(tracer, mass, anisotropy, positions, rng)
+
+    x, y = positions[:, 0], positions[:, 1]
+    R = np.hypot(x, y)
+    errors = _per_star(v_err, n, rng, "v_err", "velocity")
+    v = vel[:, 2] + v_sys + errors * rng.standard_normal(n)
+    columns = dict(R=R, x=x, y=y, v=v, v_err=errors, velocities=velocities)
+    if proper_motions:
+        cos_p, sin_p = x / R, y / R
+        to_pm = 1.0 / (KMS_PER_KPC_MASYR * distance)
+        pm_err_R = _per_star(pm_err, n, rng, "pm_err", "proper_motion")
+        pm_err_T = _per_star(pm_err, n, rng, "pm_err", "proper_motion")
+        columns["pm_R"] = (vel[:, 0] * cos_p + vel[:, 1] * sin_p) * to_pm + pm_err_R * rng.standard_normal(n)
+        columns["pm_T"] = (-vel[:, 0] * sin_p + vel[:, 1] * cos_p) * to_pm + pm_err_T * rng.standard_normal(n)
+        columns["pm_R_err"], columns["pm_T_err"] = pm_err_R, pm_err_T
+    return columns
+
+
+def _projected_members(tracer, mass, anisotropy, n, rng, *, R_max, v_sys, v_err, proper_motions,
+                       pm_err, distance):
+    """Member columns from projected radii and Gaussian line-of-sight velocities (mode "los")."""
+    from .jeans import interp_loglog, log_grid, projected_dispersions
+
+    R = sample_projected_radii(tracer, n, rng, R_max=R_max)
+    errors = _per_star(v_err, n, rng, "v_err", "velocity")
+    lo, hi = float(R.min()), float(R.max())
+    grid = log_grid(lo, hi if hi > lo else 1.01 * lo, 64)
+    disp = {k: np.asarray(interp_loglog(R, grid, value))
+            for k, value in projected_dispersions(grid, tracer, mass, anisotropy).items()}
+    v = v_sys + rng.normal(0.0, disp["los"]) + rng.normal(0.0, errors)
+    columns = dict(R=R, v=v, v_err=errors)
+    if proper_motions:
+        to_pm = 1.0 / (KMS_PER_KPC_MASYR * distance)
+        for name, key in (("pm_R", "pm_radial"), ("pm_T", "pm_tangential")):
+            e = _per_star(pm_err, n, rng, "pm_err", "proper_motion")
+            columns[name] = rng.normal(0.0, to_pm * disp[key]) + rng.normal(0.0, e)
+            columns[f"{name}_err"] = e
+    angle = rng.uniform(0.0, 2.0 * np.pi, n)
+    columns["x"], columns["y"] = R * np.cos(angle), R * np.sin(angle)
+    return {k: columns[k] for k in ("R", "x", "y", "v", "v_err", *[c for c in columns if c.startswith("pm")])}
+
+
 def mock_catalog(
     tracer,
     mass,
@@ -410,11 +534,18 @@ def mock_catalog(
     pm_err=0.0,
     contamination: Contamination | None = None,
     r_max=None,
+    R_max=None,
     seed: int = 0,
     df=None,
     progress: bool = False,
 ):
-    """A mock star catalogue (astropy Table in the format of docs/catalog_format.md).
+    """A mock star catalogue (astropy Table in the format of docs/catalog_format.md): the
+    one generator of mock stars in Dynamicall (``dynamicall mock``, ``data/mock_dwarf.ecsv``
+    through :func:`dynamicall.infer.mocks.dwarf_mock`, the tests).
+
+    The table is the on-disk catalogue: besides what a fit reads
+    (:meth:`dynamicall.data.StarCatalog.from_table`) it holds the per-star truth a
+    :class:`~dynamicall.data.StarCatalog` does not keep (``x``, ``y``, ``member``).
 
     Parameters
     ----------
@@ -426,11 +557,16 @@ def mock_catalog(
         Velocity anisotropy of the members.
     n : int
         Number of member stars (> 0).
-    velocities : {"auto", "df", "gaussian"}
+    velocities : {"auto", "df", "gaussian", "los"}
         "df": exact sampling from the distribution function (isotropic or Osipkov-Merritt
         only; ValueError if the DF is negative somewhere); "gaussian": Gaussians with the
         Jeans dispersions (any anisotropy); "auto": "df" where a non-negative DF exists,
-        else "gaussian" (with a warning when the DF is negative).
+        else "gaussian" (with a warning when the DF is negative). These three draw 3D
+        positions and velocities. "los": projected radii only
+        (:func:`sample_projected_radii`, within ``R_max``) and Gaussian line-of-sight
+        velocities (and proper motions) with the exact projected Jeans dispersions at each
+        star (any anisotropy; the exact engine on a 64-point log grid, interpolated log-log:
+        < 1e-6 relative).
     v_sys : float or Quantity
         Systemic line-of-sight velocity (km/s), added to every member.
     v_err : float, array (n,), (low, high) or Quantity
@@ -444,7 +580,9 @@ def mock_catalog(
     contamination : Contamination, optional
         A foreground population (``member`` False).
     r_max : float or Quantity, optional
-        Truncation radius of the tracer (needed for infinite-mass tracers).
+        Truncation radius of the tracer (needed for infinite-mass tracers), 3D modes.
+    R_max : float or Quantity, optional
+        Outer edge of the survey in projected radius (kpc), ``velocities="los"`` only.
     seed : int
         Random seed: the same seed gives the same catalogue.
     df : DistributionFunction, optional
@@ -476,8 +614,13 @@ def mock_catalog(
     n = int(n)
     if n <= 0:
         raise ValueError(f"n must be > 0; got {n}")
-    if velocities not in ("auto", "df", "gaussian"):
-        raise ValueError(f"velocities must be 'auto', 'df' or 'gaussian'; got {velocities!r}")
+    if velocities not in ("auto", "df", "gaussian", "los"):
+        raise ValueError(f"velocities must be 'auto', 'df', 'gaussian' or 'los'; got {velocities!r}")
+    if R_max is not None and velocities != "los":
+        raise ValueError("R_max (projected survey edge) needs velocities='los'; for 3D positions "
+                         "truncate the tracer with r_max")
+    if r_max is not None and velocities == "los":
+        raise ValueError("velocities='los' draws projected radii: give R_max, not r_max")
     auto = velocities == "auto"
     if auto:
         velocities = "df" if _df_capable(anisotropy) else "gaussian"
@@ -494,44 +637,25 @@ def mock_catalog(
     v_sys = float(to_kms(v_sys))
     rng = np.random.default_rng(seed)
 
-    positions = sample_positions(tracer, n, rng, r_max=r_max)
-    if velocities == "df" and df is None:
-        from .df import eddington
-
-        df = eddington(tracer, mass, anisotropy if isinstance(anisotropy, OsipkovMerritt) else None)
-    if velocities == "df" and auto and not df.is_consistent():
-        warnings.warn(
-            "the model has no non-negative distribution function: velocities='auto' falls "
-            "back to Gaussian velocities with the Jeans dispersions",
-            stacklevel=2,
-        )
-        velocities = "gaussian"
-    if velocities == "df":
-        vel = sample_velocities_df(df, positions, rng, progress=progress)
+    if velocities == "los":
+        columns = _projected_members(tracer, mass, anisotropy, n, rng, R_max=R_max, v_sys=v_sys,
+                                     v_err=v_err, proper_motions=proper_motions, pm_err=pm_err,
+                                     distance=dist)
     else:
-        vel = sample_velocities_gaussian(tracer, mass, anisotropy, positions, rng)
-
-    x, y = positions[:, 0], positions[:, 1]
-    R = np.hypot(x, y)
-    errors = _per_star(v_err, n, rng, "v_err", "velocity")
-    v = vel[:, 2] + v_sys + errors * rng.standard_normal(n)
+        columns = _members_3d(tracer, mass, anisotropy, n, rng, velocities=velocities, auto=auto,
+                              df=df, r_max=r_max, v_sys=v_sys, v_err=v_err,
+                              proper_motions=proper_motions, pm_err=pm_err, distance=dist,
+                              progress=progress)
+        velocities = columns.pop("velocities")
+    R, errors = columns["R"], columns["v_err"]
     member = np.ones(n, dtype=bool)
-    columns = dict(R=R, x=x, y=y, v=v, v_err=errors)
-    if proper_motions:
-        cos_p, sin_p = x / R, y / R
-        to_pm = 1.0 / (KMS_PER_KPC_MASYR * dist)
-        pm_err_R = _per_star(pm_err, n, rng, "pm_err", "proper_motion")
-        pm_err_T = _per_star(pm_err, n, rng, "pm_err", "proper_motion")
-        columns["pm_R"] = (vel[:, 0] * cos_p + vel[:, 1] * sin_p) * to_pm + pm_err_R * rng.standard_normal(n)
-        columns["pm_T"] = (-vel[:, 0] * sin_p + vel[:, 1] * cos_p) * to_pm + pm_err_T * rng.standard_normal(n)
-        columns["pm_R_err"], columns["pm_T_err"] = pm_err_R, pm_err_T
 
     n_cont = 0
     if contamination is not None and contamination.fraction > 0:
         c = contamination
         n_cont = int(round(n * c.fraction / (1.0 - c.fraction)))
-        R_max = c.R_max if c.R_max is not None else float(R.max())
-        Rc = R_max * np.sqrt(rng.uniform(size=n_cont))
+        R_edge = c.R_max if c.R_max is not None else float(R.max())
+        Rc = R_edge * np.sqrt(rng.uniform(size=n_cont))
         angle = rng.uniform(0.0, 2.0 * np.pi, size=n_cont)
         err_c = _contaminant_errors(v_err, errors, n_cont, rng, "v_err", "velocity")
         extra = dict(
@@ -549,7 +673,8 @@ def mock_catalog(
         columns = {k: np.concatenate([columns[k], extra[k]]) for k in columns}
         member = np.concatenate([member, np.zeros(n_cont, dtype=bool)])
 
-    order = rng.permutation(member.size)
+    # contaminants are shuffled among the members (no shuffle without them)
+    order = rng.permutation(member.size) if n_cont else np.arange(member.size)
     units = dict(R=u.kpc, x=u.kpc, y=u.kpc, v=u.km / u.s, v_err=u.km / u.s)
     units.update({k: u.mas / u.yr for k in ("pm_R", "pm_T", "pm_R_err", "pm_T_err")})
     table = Table()
@@ -569,6 +694,8 @@ def mock_catalog(
     )
     if r_max is not None:
         truth["r_max"] = float(to_kpc(r_max))
+    if R_max is not None:
+        truth["R_max"] = float(to_kpc(R_max))
     if contamination is not None:
         truth["contamination"] = dataclasses.asdict(contamination)
     if dist is not None:
@@ -581,7 +708,7 @@ def mock_catalog(
 
 
 def write_catalog(table, path, overwrite: bool = True):
-    """Write a catalogue as ECSV (the format of docs/catalog_format.md).
+    """Write a catalogue as ECSV (the format of docs/catalog_format.md), atomically.
 
     Example
     -------
@@ -596,4 +723,12 @@ def write_catalog(table, path, overwrite: bool = True):
     >>> Table.read(path).meta["seed"]
     1
     """
-    table.write(str(path), format="ascii.ecsv", overwrite=overwrite)
+    import pathlib
+
+    from ._durable import atomic_file
+
+    path = pathlib.Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists: choose another name or pass overwrite=True")
+    with atomic_file(path) as tmp:  # a complete file or the old one, never a torn one
+        table.write(tmp, format="ascii.ecsv", overwrite=True)

@@ -82,35 +82,3 @@ def float_dtype(*values):
     """The floating dtype JAX computes ``values`` in: float64 when x64 is enabled and no
     value is an explicit float32 array, else float32."""
     return jnp.result_type(float, *values)
-
-
-@functools.lru_cache(maxsize=None)
-def lagrange_integration_weights(order: int) -> np.ndarray:
-    """Weights for integrating over one grid interval from ``order`` surrounding values.
-
-    For a uniform grid with unit spacing, returns ``W`` of shape (order - 1, order):
-    row ``j`` (the interval ``[j, j + 1]`` between stencil points ``0 .. order-1``)
-    gives weights ``w`` such that
-    ``int_j^{j+1} p(s) ds = sum_k w[k] p(k)`` exactly for polynomials of degree
-    ``order - 1``.
-    """
-    nodes = np.arange(order, dtype=float)
-    x, w = gauss_legendre(order + 2)
-    out = np.zeros((order - 1, order))
-    for j in range(order - 1):
-        s = j + x
-        basis = lagrange_basis(nodes, s)
-        out[j] = basis @ w
-    return out
-
-
-def lagrange_basis(nodes: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Lagrange basis polynomials of ``nodes`` evaluated at points ``s``: shape (n, len(s))."""
-    nodes = np.asarray(nodes, dtype=float)
-    s = np.atleast_1d(np.asarray(s, dtype=float))
-    out = np.ones((nodes.size, s.size))
-    for k, nk in enumerate(nodes):
-        for m, nm in enumerate(nodes):
-            if m != k:
-                out[k] *= (s - nm) / (nk - nm)
-    return out

@@ -8,14 +8,12 @@ share them; dynamicall.infer caches compiled samplers per model in the same way.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import pathlib
 
 import jax.numpy as jnp
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MOCK_SCRIPT = ROOT / "data" / "make_mock_dwarf.py"
 SHIPPED_MOCK = ROOT / "data" / "mock_dwarf.ecsv"
 
 #: Truth of the many-star NFW mock used for recovery and Fisher-vs-NUTS checks.
@@ -23,14 +21,6 @@ NFW_TRUTH = {"halo.log10_rho_s": 7.6, "halo.log10_r_s": 0.0, "anisotropy.beta": 
 NFW_STARS = 2000
 NFW_PRIORS = {"halo.log10_r_s": 0.0}  # r_s fixed at the truth: 3 free parameters + v_sys
 NFW_RUN = dict(warmup=300, samples=700, chains=2, seed=1)  # default chunk: 50 iterations
-
-
-@functools.lru_cache(maxsize=None)
-def mock_module():
-    spec = importlib.util.spec_from_file_location("make_mock_dwarf", MOCK_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def mock_table(**kwargs):
@@ -42,7 +32,9 @@ def _mock_table(items):
     kwargs = dict(items)
     if "truth" in kwargs:
         kwargs["truth"] = dict(kwargs["truth"])
-    return mock_module().mock_catalog(**kwargs)
+    from dynamicall.infer.mocks import dwarf_mock
+
+    return dwarf_mock(**kwargs)
 
 
 def mock(**kwargs):

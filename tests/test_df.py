@@ -51,6 +51,7 @@ def cored_model():
     return stars, CoreNFW(rho_s=float(nfw.rho_s), r_s=float(nfw.r_s), r_c=0.25, n=1.0) + stars
 
 
+@pytest.mark.slow
 def test_plummer_ergodic_closed_form(plummer):
     """f(E) of the self-consistent Plummer sphere: 1e-9 relative for r_E in [1e-2, 1e2] a
     (measured ~3e-14); the tabulated nodes over [1e-4, 1e4] a to 1e-9 (measured 3e-12)."""
@@ -134,6 +135,7 @@ def _eddington_brute(d_nu, d2_nu, psi, mass, density, E, r_E):
     return total / SQRT8_PI2
 
 
+@pytest.mark.slow
 def test_cored_tracer_in_cusp_is_inconsistent():
     """Isotropic Plummer stars in an NFW cusp (plus the stars): the DF is negative at the
     most bound energies (d2nu/dPsi2 < 0 where nu ~ nu0 - c r^2 and Psi ~ Psi0 - k r).
@@ -160,6 +162,7 @@ def test_cored_tracer_in_cusp_is_inconsistent():
 
 
 @pytest.mark.parametrize("anisotropy", [None, OsipkovMerritt(r_a=0.25)], ids=["ergodic", "om"])
+@pytest.mark.slow
 def test_moments_match_jeans(cored_model, anisotropy):
     """The DF's zeroth and second velocity moments recover nu(r) and the Jeans sigma_r,
     sigma_t (general mass model, r in [2.5e-3, 25] kpc): 1e-8 (measured 1e-10 to 1e-9)."""

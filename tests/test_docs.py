@@ -21,6 +21,9 @@ def tutorial_blocks():
 
 @pytest.mark.parametrize("code", list(tutorial_blocks()))
 def test_tutorial_runs(code, tmp_path, monkeypatch):
+    """Each tutorial runs in an empty folder holding the repository's data/, as from the root
+    of a clone: the package itself (possibly installed elsewhere) has no data/."""
+    (tmp_path / "data").symlink_to(DOCS.parent / "data", target_is_directory=True)
     monkeypatch.chdir(tmp_path)
     module = types.ModuleType("docs_tutorial")
     monkeypatch.setitem(sys.modules, module.__name__, module)
@@ -42,3 +45,20 @@ def test_jeans_figure_script(tmp_path):
     spec.loader.exec_module(module)
     out = module.make_figure(tmp_path / "fig.png")
     assert out.stat().st_size > 10_000
+
+
+def test_ci_runs_what_the_readme_quick_start_says():
+    """.ci/run installs with the README's extras (not editable), reads the main job from the
+    README's quick-start block and runs the README's test command."""
+    root = DOCS.parent
+    readme = (root / "README.md").read_text()
+    block = re.search(r"## Quick start.*?```bash\n(.*?)```", readme, re.S).group(1).splitlines()
+    ci = (root / ".ci" / "run").read_text()
+    install = [line for line in block if "pip install" in line]
+    assert install == ['python -m pip install ".[plot,test]"']
+    assert re.search(r'pip install --quiet "\$\{wheel\[0\]\}\[plot,test\]"', ci)
+    assert not re.search(r"pip install[^\n]* -e ", ci)
+    assert [line for line in block if line.startswith("dynamicall ")], "CI reads the main job here"
+    tests = [line for line in block if "pytest" in line]
+    assert tests == ["python -m pytest -q -n 2"]
+    assert "python -m pytest -q -n 2 " in ci

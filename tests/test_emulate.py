@@ -186,6 +186,7 @@ def test_out_of_domain_policies(trained):
         emu.with_on_domain("ignore")
 
 
+@pytest.mark.slow
 def test_validation_writes_report_and_card(trained, tmp_path):
     from dynamicall.train.validate import validate
 
@@ -233,6 +234,7 @@ def _variable_tracer_set(n, seed):
     return problem, np.concatenate([x, np.asarray(prof)], axis=1), np.asarray(y)
 
 
+@pytest.mark.slow
 def test_cnn_emulator_trains_and_reuses_its_encoder(tmp_path):
     problem, X, Y = _variable_tracer_set(384, 0)
     arch = dict(family="cnn_mlp", n_profile=16, channels=[4, 8], kernel=3, n_features=6, width=32, depth=2,

@@ -57,6 +57,7 @@ def _fd_hessian(f, x, h):
 
 
 @pytest.mark.parametrize("proper_motions", [False, True], ids=["los", "los+pm"])
+@pytest.mark.slow
 def test_autodiff_fisher_matches_finite_differences(proper_motions):
     """Zhao + Baes-van Hese, all 9 shape/scale parameters and v_sys, exact engine: the
     autodiff Fisher matrix equals minus the central finite-difference Hessian (step 1e-3)
@@ -73,6 +74,7 @@ def test_autodiff_fisher_matches_finite_differences(proper_motions):
     assert err.max() < 1e-4, (err.max(), np.unravel_index(err.argmax(), err.shape))
 
 
+@pytest.mark.slow
 def test_fisher_errors_match_nuts_posterior_widths():
     """On the 2000-star NFW mock (free log10 rho_s, beta, v_sys), the CRLB 1 sigma errors
     for the catalogue's own radii and errors agree with the NUTS posterior standard
@@ -86,6 +88,7 @@ def test_fisher_errors_match_nuts_posterior_widths():
         assert width == pytest.approx(sigma[site], rel=0.15), (site, width, sigma[site])
 
 
+@pytest.mark.slow
 def test_fisher_scales_with_the_number_of_stars_and_gains_from_proper_motions():
     spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25)
     truth = {"halo.log10_rho_s": 7.6, "halo.log10_r_s": 0.0, "anisotropy.beta": 0.2}
@@ -196,6 +199,7 @@ def test_forecast_truth_from_a_mock(tmp_path, capsys):
 
 
 @pytest.mark.emulator
+@pytest.mark.slow
 def test_emulator_fisher_matches_exact(shipped_emulator):
     """Emulator vs exact Fisher matrix (Zhao + Baes-van Hese at the mock's truth, 1000
     stars): every entry within 5 % of sqrt(F_ii F_jj), and the diagonal within 5 %."""

@@ -70,6 +70,7 @@ def _chunk_files(folder):
 
 
 # ------------------------------------------------------------------ layout
+@pytest.mark.slow
 def test_generated_set_has_the_documented_layout_and_exact_values(tiny, reference):
     """Layout and attributes; rows = the design; outputs = one jit(vmap) over all 200 rows,
     bitwise (so a row does not depend on the chunk, padding or batch around it)."""

@@ -131,6 +131,7 @@ def test_power_law_tracer_in_singular_isothermal_sphere(beta):
     [Constant(beta=b) for b in (-0.7, 0.0, 0.3, 0.5, 0.99)] + [OsipkovMerritt(r_a=x) for x in (0.003, 0.3, 3.0)],
     ids=lambda a: repr(a),
 )
+@pytest.mark.slow
 def test_general_path_matches_kernel_path(aniso):
     general = sigma_los(R_DWARF, STARS, HALO + STARS, aniso)
     kernel = sigma_los(R_DWARF, STARS, HALO + STARS, aniso, method="kernel")
@@ -207,6 +208,7 @@ def mge_models():
      BaesVanHese(beta_0=-0.2, beta_inf=0.6, r_a=0.5, eta=2.5)],
     ids=lambda a: type(a).__name__ + str(getattr(a, "beta", "")),
 )
+@pytest.mark.slow
 def test_against_jampy(mge_models, aniso):
     """jampy 8.1.4 ``jam.sph.proj`` (Cappellari 2008, 2020) on the same Gaussian expansions.
 
@@ -268,6 +270,7 @@ R_GRAD = np.array([0.02, 0.3, 2.0])
         [2e6, 0.3, 5e7, 0.2, 2.8, 3.1, 0.0, -0.99, 0.0, 0.001, 3.0],
     ],
 )
+@pytest.mark.slow
 def test_gradients_match_finite_differences(params):
     @jax.jit
     def observables(x):
@@ -284,6 +287,7 @@ def test_gradients_match_finite_differences(params):
         assert_allclose(jac[:, i], fd, rtol=1e-6, atol=1e-9 * scale, err_msg=f"parameter {i}")
 
 
+@pytest.mark.slow
 def test_reverse_mode_gradient_is_finite_and_matches_forward():
     x0 = jnp.array([2e6, 0.3, 2e7, 1.0, 1.5, 4.5, 0.8, -0.3, 0.6, 0.4, 2.0])
     f = lambda x: jnp.sum(sigma_los(R_GRAD, *_model(x), config=JeansConfig.fast()))  # noqa: E731
@@ -300,6 +304,7 @@ def test_float32_accuracy():
     assert_allclose(s32, s64, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_vmap_over_parameters_equals_loop():
     betas = jnp.array([-0.5, 0.0, 0.5])
     batched = jax.vmap(lambda b: sigma_los(R_DWARF, STARS, HALO, Constant(beta=b)))(betas)
@@ -326,6 +331,7 @@ def test_quantities_and_wrapper():
     assert model.sigma_r(0.3).shape == ()
 
 
+@pytest.mark.slow
 def test_interpolation_from_a_log_grid():
     grid = log_grid(0.01, 10.0, 32)
     aniso = BaesVanHese(beta_0=0.0, beta_inf=0.5, r_a=0.3, eta=2.0)

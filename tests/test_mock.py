@@ -9,6 +9,8 @@ seeds are fixed, so each test is deterministic.
 
 from __future__ import annotations
 
+import pathlib
+
 import numpy as np
 import pytest
 from astropy.table import Table
@@ -22,6 +24,7 @@ from dynamicall.mock import (
     Contamination,
     mock_catalog,
     sample_positions,
+    sample_projected_radii,
     sample_radii,
     sample_velocities_df,
     write_catalog,
@@ -112,6 +115,7 @@ def df_mock(request, model):
     return anisotropy, pos, vel
 
 
+@pytest.mark.slow
 def test_df_mock_sigma_los_matches_jeans(model, df_mock):
     """Binned sigma_los^2 of the DF-sampled mock vs jeans.sigma_los (chi^2, 10 bins)."""
     stars, mass = model
@@ -121,6 +125,7 @@ def test_df_mock_sigma_los_matches_jeans(model, df_mock):
     _check(z)
 
 
+@pytest.mark.slow
 def test_df_mock_intrinsic_and_proper_motions(model, df_mock):
     """3D: <v_r^2> and <v_theta^2> in radial shells vs Jeans sigma_r, sigma_t (weight
     4 pi r^2 nu); projected: <pm_R^2>, <pm_T^2> at 80 kpc vs the Jeans proper-motion
@@ -277,3 +282,47 @@ def test_cli_mock(tmp_path, capsys):
     assert table.meta["truth"]["tracer"]["r_s"] == pytest.approx(0.25)
     assert main(["mock", "--anisotropy", "om", "--m200", "1e9", "--out", str(out)]) == 2
     assert "--r-a" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- one generator
+SHIPPED_MOCK = pathlib.Path(__file__).resolve().parents[1] / "data" / "mock_dwarf.ecsv"
+
+
+def test_projected_radii_invert_the_plummer_projected_mass():
+    """Same uniform draws as R = a sqrt(q / (1 - q)), q ~ U(0, M_p(R_max) / M)."""
+    a, R_max = 0.25, 1.25
+    R = sample_projected_radii(Plummer(m_tot=1.0, r_s=a), 2000, seed=3, R_max=R_max)
+    q = np.random.default_rng(3).uniform(0.0, R_max**2 / (R_max**2 + a**2), 2000)
+    np.testing.assert_allclose(R, a * np.sqrt(q / (1.0 - q)), rtol=1e-12)
+    assert R.max() < R_max
+    with pytest.raises(ValueError, match="infinite mass: give R_max"):
+        sample_projected_radii(NFW(rho_s=1e7, r_s=1.0), 10)
+
+
+def test_shipped_mock_is_made_by_the_generator():
+    """data/mock_dwarf.ecsv is dwarf_mock() with its defaults (data/make_mock_dwarf.py
+    writes it): every column and the truth, exactly."""
+    from dynamicall.infer.mocks import dwarf_mock
+
+    shipped = Table.read(SHIPPED_MOCK)
+    made = dwarf_mock()
+    assert made.colnames == shipped.colnames
+    for name in shipped.colnames:
+        np.testing.assert_array_equal(np.asarray(made[name]), np.asarray(shipped[name]), err_msg=name)
+        assert made[name].unit == shipped[name].unit
+    assert made.meta["truth"] == shipped.meta["truth"]
+    assert (made.meta["seed"], made.meta["distance"], made.meta["R_half"]) == (
+        shipped.meta["seed"], shipped.meta["distance"], shipped.meta["R_half"])
+
+
+def test_los_mode_options_are_checked():
+    stars = Plummer(m_tot=1e6, r_s=0.25)
+    with pytest.raises(ValueError, match="R_max .* needs velocities='los'"):
+        mock_catalog(stars, stars, Constant(beta=0.0), 10, R_max=1.0)
+    with pytest.raises(ValueError, match="give R_max, not r_max"):
+        mock_catalog(stars, stars, Constant(beta=0.0), 10, velocities="los", r_max=1.0)
+    cat = mock_catalog(stars, stars, Constant(beta=0.0), 20, velocities="los", R_max=0.5, seed=2,
+                       contamination=Contamination(fraction=0.2, v_mean=0.0, v_sigma=30.0))
+    assert len(cat) == 25 and int(np.sum(~np.asarray(cat["member"]))) == 5
+    assert np.all(np.asarray(cat["R"]) <= 0.5)
+    np.testing.assert_allclose(np.hypot(cat["x"], cat["y"]), cat["R"], rtol=1e-12)

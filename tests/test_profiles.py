@@ -43,6 +43,7 @@ def test_registry_complete():
     assert exported <= BUILTIN, f"families without a test case: {exported - BUILTIN}"
 
 
+@pytest.mark.slow
 def test_derivative_identities(case):
     """dM/dr = 4 pi r^2 rho and dPhi/dr = G M / r^2 (hence Poisson's equation)."""
     p = case.make()
@@ -60,6 +61,7 @@ def _projection(p, R):
     return sum(integrate.quad(f, a, b, epsabs=0, epsrel=1e-13, limit=200)[0] for a, b in zip(pts, pts[1:]))
 
 
+@pytest.mark.slow
 def test_surface_density_is_projection_of_density(case):
     p = case.make()
     R = float(p.scale_radius) * np.array([1e-3, 0.7, 40.0])
@@ -67,6 +69,7 @@ def test_surface_density_is_projection_of_density(case):
     assert_allclose(p.surface_density(R), expected, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_closed_forms_match_quadrature(case):
     p = case.make()
     r = radii(p)
@@ -85,6 +88,7 @@ def test_user_profile_matches_isochrone_closed_forms():
     assert_allclose(p.total_mass(), 2e6, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_limits(case):
     p = case.make()
     rs = float(p.scale_radius)
@@ -103,6 +107,7 @@ def test_limits(case):
             p.half_mass_radius()
 
 
+@pytest.mark.slow
 def test_half_radii_enclose_half_the_mass(case):
     if not case.finite_mass:
         pytest.skip("infinite mass: no half-mass radius")
@@ -112,6 +117,7 @@ def test_half_radii_enclose_half_the_mass(case):
     assert_allclose(p.projected_mass(p.half_light_radius()), half, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_batch_equals_scalar(case):
     names = list(case.params)
     scales = np.array([0.8, 1.0, 1.25])
@@ -129,6 +135,7 @@ def test_batch_equals_scalar(case):
         assert_allclose(got[i, 1], p.surface_density(r), rtol=case.roundoff)
 
 
+@pytest.mark.slow
 def test_gradients_match_finite_differences(case):
     names = list(case.params)
     r0 = 0.7 * float(case.make().scale_radius)
@@ -147,6 +154,7 @@ def test_gradients_match_finite_differences(case):
         assert_allclose(jac[:, i], fd, rtol=1e-6, atol=1e-12 * float(jnp.max(jnp.abs(fd))), err_msg=name)
 
 
+@pytest.mark.slow
 def test_construction_inside_jit(case):
     names = list(case.params)
     r = radii(case.make())
@@ -197,6 +205,7 @@ def test_bad_parameters_raise(case):
         case.make(**{next(k for k in case.params if k == "r_s"): 1.0 * u.km / u.s})
 
 
+@pytest.mark.slow
 def test_float32_accuracy(case):
     """float32 inputs stay float32; accuracy 2e-5 relative (measured 1e-7 to 1e-5)."""
     p64 = case.make()

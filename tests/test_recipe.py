@@ -56,6 +56,7 @@ def test_build_models_maps_inputs_to_parameters(shipped):
                                rtol=1e-15)
 
 
+@pytest.mark.slow
 def test_dimensionless_output_equals_engine_divided_by_sqrt_G(shipped):
     """ln sigma~ is the engine's km/s at rho_s = 1 Msun/kpc^3, R_half = 1 kpc over sqrt(G)."""
     from dynamicall.units import G
@@ -67,6 +68,7 @@ def test_dimensionless_output_equals_engine_divided_by_sqrt_G(shipped):
 
 
 @pytest.mark.parametrize("rho_s, R_half", [(2.0e9, 0.012), (1.0e5, 4.0)])
+@pytest.mark.slow
 def test_sigma_scales_exactly_with_sqrt_G_rho_s_R_half_squared(shipped, rho_s, R_half):
     """A physical model (rho_s Msun/kpc^3, R_half kpc) gives sigma~ x sqrt(G rho_s R_half^2)
     at R = grid x R_half, to rounding (measured <= 3e-14 in ln sigma; tested at 1e-12)."""
@@ -80,6 +82,7 @@ def test_sigma_scales_exactly_with_sqrt_G_rho_s_R_half_squared(shipped, rho_s, R
         np.testing.assert_allclose(physical, dimensionless_dispersions(shipped, x), rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_sigma_squared_is_linear_in_the_mass_normalisation_with_stars(stars):
     """Halo rho_s and stellar mass scaled together by k scale every sigma^2 by k; the stars'
     mass is 10**log10_mstar rho_s R_half^3. Checked for los, pm_R and pm_T at 1e-12."""

@@ -67,6 +67,7 @@ def test_v2_reports_its_gradient_accuracy_and_keeps_the_advertised_domain():
                                                                              - emulator.bounds["log10_rs"][0]))
 
 
+@pytest.mark.slow
 def test_fresh_independent_sample_meets_the_floors(emulator):
     recipe = parse_recipe(emulator.problem["recipe"])
     inputs = sample(recipe, 512, seed=777, kind="random")
@@ -75,6 +76,7 @@ def test_fresh_independent_sample_meets_the_floors(emulator):
     assert meets_floors(stats), json.dumps(stats, indent=1)
 
 
+@pytest.mark.slow
 def test_physical_models_match_the_exact_engine(emulator):
     stars = Plummer(m_tot=1e6, r_s=0.25)
     R = np.geomspace(0.005, 2.0, 9)

@@ -50,6 +50,7 @@ def test_plummer_closed_form():
 
 
 @pytest.mark.parametrize("anisotropy", [None, OsipkovMerritt(r_a=0.25)], ids=["ergodic", "om"])
+@pytest.mark.slow
 def test_virial_identities_with_df_moments(model, anisotropy):
     """The Jeans-based v_s1, v_s2 (Merrifield & Kent 1990 forms) equal the projected
     fourth moments of the Eddington DF: v_s1 to 1e-9 (measured ~3e-13), v_s2 to 1e-7
@@ -115,6 +116,7 @@ def test_against_scipy(kind):
 
 
 @pytest.mark.parametrize("anisotropy", [None, OsipkovMerritt(r_a=0.25)], ids=["ergodic", "om"])
+@pytest.mark.slow
 def test_estimator_on_df_mock(model, anisotropy):
     """30,000 DF-sampled stars with 2 km/s errors, 4-sigma criteria:
     (1) the complete-sample v_s1 estimate agrees with the model;

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import pathlib
 
+from .._resources import shipped_folder
 from .emulator import Emulator, OutOfDomainError
 from .files import EmulatorFileError, read_emulator
 from .mapping import ProblemMismatch
 from .networks import CNNMLP, MLP
 
 #: Folders searched for emulators by name, after $DYNAMICALL_EMULATORS (os.pathsep-separated).
-SHIPPED = pathlib.Path(__file__).resolve().parents[2] / "emulators"
+SHIPPED = shipped_folder("emulators")  # emulators/ in a checkout, package data when installed
 
 
 def search_path() -> list[pathlib.Path]:

@@ -3,13 +3,13 @@
 Functions (radii concrete, in kpc or Quantities; results in km/s):
 :func:`sigma_r`, :func:`sigma_t`, :func:`sigma_los`, :func:`sigma_pm_radial`,
 :func:`sigma_pm_tangential`, :func:`projected_dispersions`, :func:`intrinsic_dispersions`;
-helpers :func:`log_grid` and :func:`interp_loglog`; the wrapper :class:`JeansModel`; the
+helpers :func:`log_grid` and :func:`interp_loglog` (re-exported from
+:mod:`dynamicall.interpolate`, the one home of the interpolation rules); the wrapper :class:`JeansModel`; the
 accuracy settings :class:`JeansConfig`.
 """
 
 from .api import (
     JeansModel,
-    interp_loglog,
     intrinsic_dispersions,
     log_grid,
     projected_dispersions,
@@ -19,6 +19,7 @@ from .api import (
     sigma_r,
     sigma_t,
 )
+from ..interpolate import interp_loglog
 from .grid import JeansConfig
 
 __all__ = [

@@ -22,7 +22,8 @@ import functools
 
 import numpy as np
 
-from ..quadrature import gauss_legendre, lagrange_basis
+from ..interpolate import lagrange_basis, stencil_start
+from ..quadrature import gauss_legendre
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,11 +78,6 @@ class JeansConfig:
         return cls(step=0.1, order=12, inner=6.0, outer=6.0, nodes=8)
 
 
-def stencil_start(m: np.ndarray, n_points: int, order: int) -> np.ndarray:
-    """First grid index of the stencil of interval ``m`` (between points m and m+1)."""
-    return np.clip(m - order // 2 + 1, 0, n_points - order)
-
-
 class LogGrid:
     """The grid in s = ln r and its static operators for given target radii.
 
@@ -132,10 +128,8 @@ class LogGrid:
         start = stencil_start(m, n, p)
         self.interval_idx = start[:, None] + np.arange(p)[None, :]
         x, w = gauss_legendre(p + 2)
-        weights = np.empty((n - 1, p))
-        for k in range(n - 1):
-            local = (m[k] - start[k]) + x  # interval position inside its stencil, units of h
-            weights[k] = lagrange_basis(np.arange(p), local) @ w
+        local = (m - start)[:, None] + x[None, :]  # interval position inside its stencil, units of h
+        weights = np.einsum("g,kgp->kp", w, lagrange_basis(local, p))
         self.interval_w = h * weights
 
     def _cumulative_from(self):
@@ -152,12 +146,7 @@ class LogGrid:
         p = self.config.order
         start = stencil_start(m, self.n, p)
         local = (s_points - self.s[start]) / self.config.step
-        basis = np.ones((s_points.size, p))
-        for k in range(p):
-            for j in range(p):
-                if j != k:
-                    basis[:, k] *= (local - j) / (k - j)
-        return start, basis
+        return start, lagrange_basis(local, p)
 
     def _projection(self):
         """proj_r[i] . q = int_{R_i}^{r_end} q r dr / sqrt(r^2 - R_i^2); proj_rr adds R^2/r^2."""

@@ -33,7 +33,7 @@ from ..anisotropy import Constant, OsipkovMerritt
 from ..quadrature import cast, gauss_legendre
 from ..units import G
 from . import engine
-from .grid import stencil_start
+from ..interpolate import lagrange_basis, stencil_start
 
 _PHI_STEP = 0.01
 
@@ -70,16 +70,6 @@ def kernel_nodes(grid):
     return theta, weight, cols, basis
 
 
-def _lagrange_rows(local: np.ndarray, order: int) -> np.ndarray:
-    """Lagrange basis values (..., order) at positions ``local`` inside a unit stencil."""
-    out = np.ones(local.shape + (order,))
-    for k in range(order):
-        for j in range(order):
-            if j != k:
-                out[..., k] *= (local - j) / (k - j)
-    return out
-
-
 @functools.lru_cache(maxsize=64)
 def _phi_operators(grid, order: int = 12):
     """Cumulative-quadrature weights on the phi grid and the interpolation to the nodes."""
@@ -89,11 +79,11 @@ def _phi_operators(grid, order: int = 12):
     start = stencil_start(m, n, order)
     xg, wg = gauss_legendre(order + 2)
     local = (m - start)[:, None] + xg[None, :]
-    weights = _PHI_STEP * np.einsum("mgk,g->mk", _lagrange_rows(local, order), wg)
+    weights = _PHI_STEP * np.einsum("mgk,g->mk", lagrange_basis(local, order), wg)
     idx = start[:, None] + np.arange(order)[None, :]
     u = theta / _PHI_STEP
     node_start = stencil_start(np.clip(np.floor(u).astype(int), 0, n - 2), n, order)
-    node_basis = _lagrange_rows(u - node_start, order)
+    node_basis = lagrange_basis(u - node_start, order)
     node_cols = node_start[..., None] + np.arange(order)
     return _PHI_STEP * np.arange(n), idx, weights, node_cols, node_basis
 

@@ -46,6 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._resources import shipped_folder
 from ..anisotropy import ANISOTROPIES
 from ..jeans import JeansConfig, projected_dispersions
 from ..profiles import PROFILES
@@ -79,18 +80,16 @@ OUTPUT_DTYPES = ("float64", "float32")
 _POW10 = re.compile(r"^\s*10\s*\*\*\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
 _NAME = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
-_REPO = pathlib.Path(__file__).resolve().parents[2]
-
 
 def shipped_recipe_path(name: str) -> pathlib.Path:
-    """Path of a recipe shipped in the repository's ``training/`` folder.
+    """Path of a shipped recipe (``training/`` in a checkout, package data when installed).
 
     Example
     -------
     >>> shipped_recipe_path("zhao_bvh_plummer").name
     'zhao_bvh_plummer.toml'
     """
-    path = _REPO / "training" / f"{name}.toml"
+    path = shipped_folder("training") / f"{name}.toml"
     if not path.is_file():
         raise ValueError(f"no shipped recipe {name!r} (looked for {path})")
     return path
