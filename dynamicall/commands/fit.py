@@ -140,7 +140,7 @@ def register(sub):
     p.add_argument("--proper-motions", action="store_true", help="fit the proper motions too")
     # the defaults of dynamicall.infer.sample (not imported here: importing JAX before
     # --devices is read would defeat it); tests/test_sampling.py checks they agree
-    DEFAULT_CHAINS, DEFAULT_WARMUP, DEFAULT_SAMPLES = 8, 300, 250
+    DEFAULT_CHAINS, DEFAULT_WARMUP, DEFAULT_SAMPLES = 4, 300, 1000
     p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP,
                    help=f"warm-up iterations per chain (default {DEFAULT_WARMUP})")
     p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,

@@ -388,9 +388,9 @@ def load_checkpoint(path, sampler: _Sampler, template, fingerprint: str):
 # ---------------------------------------------------------------------- driver
 #: Defaults of :func:`sample` chosen from measurement on a 2-core CPU (docs/fitting.md,
 #: benchmarks/inference.py): vectorised chains cost far less per chain than one chain.
-DEFAULT_CHAINS = 8
+DEFAULT_CHAINS = 4
 DEFAULT_WARMUP = 300
-DEFAULT_SAMPLES = 250
+DEFAULT_SAMPLES = 1000
 INITS = ("laplace", "uniform")
 
 
@@ -407,9 +407,15 @@ def sample(model, *, warmup: int = DEFAULT_WARMUP, samples: int = DEFAULT_SAMPLE
     model : KinematicModel
         The model (or any numpyro model exposing ``sites``, ``data``, ``forward``).
     warmup, samples : int
-        Warm-up (adaptation) and kept iterations per chain.
+        Warm-up (adaptation) and kept iterations per chain (defaults 300 and 1000: with
+        the Laplace start 300 warm-up iterations suffice; 4 x 1000 draws keep every
+        r_hat <= 1.01 and ESS >= 400 on the shipped mock and a 1000-star mock, where
+        8 x 250 left r_hat at 1.017).
     chains : int
-        Number of chains.
+        Number of chains, advanced together (vectorised). The default, 4, was chosen by
+        measurement on a 2-core CPU (docs/fitting.md): at a fixed number of kept draws, 4
+        long chains gave more effective samples per second than 8 or 16 short ones, whose
+        warm-up costs more and whose vectorised steps wait for the longest trajectory.
     seed : int
         Random seed (initial points, momenta).
     chain_method : {"vectorized", "parallel"}
