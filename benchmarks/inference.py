@@ -1,21 +1,32 @@
-"""NUTS with the exact engine vs an emulator on the same data and seed, side by side.
+"""NUTS, old configuration beside the new default, exact engine and emulator, one process.
 
 Fits a mock dwarf (Plummer stars in a Zhao halo with Baes-van Hese anisotropy: by default
-the shipped data/mock_dwarf.ecsv, or a larger mock made with data/make_mock_dwarf.py) with
-``forward="exact"`` and with the emulator, same priors (the emulator's truncated to its
-domain, which contains the truth), same seed and settings, in one process. Prints:
+the shipped data/mock_dwarf.ecsv, or a fresh mock of ``--n-stars`` made with
+data/make_mock_dwarf.py) with
 
-* speed: compilation, sampling and wall time, leapfrog steps, min ESS, ESS per second of
-  sampling, and the emulator / exact ratio of ESS per second (floor: 10);
-* swap: for every parameter and derived quantity, the difference of the posterior means in
-  units of the exact posterior's standard deviation (target |d| < 0.1) and the ratio of the
-  standard deviations (target within 5 %);
-* recovery: whether the truth of M(<1.8 R_half) (and of every parameter) lies inside each
-  95 % interval.
+* **old**: the halo normalisation sampled as log10 rho_s (``parameterization="native"``),
+  numpyro's uniform initialisation with a unit initial mass matrix, 2 chains x (500 + 500)
+  (the defaults before issue 12);
+* **new**: the defaults of ``dynamicall fit`` (log10 M(<1.8 R_half), chains started around
+  the Laplace approximation of the posterior mode which also seeds the dense mass matrix,
+  the default number of chains, warm-up and draws);
 
-Run: ``python benchmarks/inference.py [--n-stars N] [--warmup 500 --samples 500 --chains 2]
-[--emulator zhao_bvh_plummer] [--json results.json]``. Timings on a shared machine vary by
-tens of percent between runs; the ratio is what to read.
+each with ``forward="exact"`` and with the emulator given by ``--emulator`` (a name or a
+folder), the same priors for both forward models (the defaults truncated to the
+emulator's domain). Prints, per run: wall time (compilation and optimisation included),
+leapfrog steps, min ESS over every parameter and derived quantity, min ESS per second of
+wall time, divergences, max r_hat and the convergence verdict; the new / old ratio of
+ESS per wall second (floor 5) per forward model; the agreement of the two configurations
+(every derived quantity's median within 0.1 posterior sigma); and the emulator / exact
+swap of the new default.
+
+``--chains-scan 2,4,8,16`` instead runs the new default with each chain count (warm-up
+and draws per chain scaled so that the total number of kept draws stays 2000) and prints
+wall time and ESS/s against chains.
+
+Run: ``python benchmarks/inference.py [--n-stars 1000] [--emulator zhao_bvh_plummer]
+[--only exact|emulator] [--configs old,new] [--json results.json]``. On a shared machine
+timings vary by tens of percent between runs; read the ratios, measured side by side.
 """
 
 from __future__ import annotations
@@ -25,11 +36,12 @@ import importlib.util
 import json
 import pathlib
 import time
+import warnings
 
 import numpy as np
-from timing import median_time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+OLD = dict(parameterization="native", init="uniform", chains=2, warmup=500, samples=500)
 
 
 def load_catalog(n_stars, seed):
@@ -43,54 +55,68 @@ def load_catalog(n_stars, seed):
     return StarCatalog.from_table(module.mock_catalog(n_stars=n_stars, seed=seed))
 
 
-def shared_priors(catalog, emulator):
+def shared_priors(catalog, emulator, parameterization):
     """The default priors truncated to the emulator's domain, site -> distribution: both
     forward models sample these, so their posteriors are comparable."""
     from dynamicall.infer import ModelSpec
 
-    spec = ModelSpec("plummer", "zhao", "baes-van-hese", R_half=catalog.R_half, forward=emulator)
+    spec = ModelSpec("plummer", "zhao", "baes-van-hese", R_half=catalog.R_half, forward=emulator,
+                     parameterization=parameterization)
     return {p.site: p.prior for p in spec.free}
 
 
-def run(catalog, forward, priors, args):
+def run(catalog, forward, priors, settings, seed, quiet):
     from dynamicall.infer import fit
 
     t0 = time.perf_counter()
-    result = fit(catalog, tracer="plummer", halo="zhao", anisotropy="baes-van-hese", forward=forward,
-                 priors=priors, warmup=args.warmup, samples=args.samples, chains=args.chains,
-                 seed=args.seed, progress=not args.quiet)
-    summary = result.summary()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        result = fit(catalog, tracer="plummer", halo="zhao", anisotropy="baes-van-hese", forward=forward,
+                     priors=priors, seed=seed, progress=not quiet, **settings)
+        summary = result.summary()
     summary["run"]["total_s"] = time.perf_counter() - t0
-    summary["run"]["gradient_ms"] = 1e3 * gradient_time(result.model, args.chains)
+    summary["run"]["warnings"] = [str(w.message) for w in caught]
     return result, summary
 
 
-def gradient_time(model, chains, repeat=7, number=20):
-    """Median seconds per call of the jitted, chain-vmapped log-density gradient (the
-    forward model's share of a leapfrog step; NUTS adds its own bookkeeping)."""
-    import jax
-    import jax.numpy as jnp
+def row(label, s):
+    r = s["run"]
+    c = r["convergence"]
+    st = r["settings"]
+    return (f"{label:24s} {st['chains']:6d} {st['warmup']:5d}+{st['samples']:<5d} {r['total_s']:8.1f} "
+            f"{r['compile_time_s']:8.1f} {r['optimize_time_s']:6.1f} {r['sampling_time_s']:8.1f} "
+            f"{r['mean_leapfrog_steps']:8.1f} {r['min_ess']:8.0f} {r['min_ess'] / r['total_s']:8.2f} "
+            f"{r['divergences']:4d} {c['checks']['r_hat']['value']:6.3f} {'yes' if c['converged'] else 'NO':>4s}")
 
-    batch = {k: jnp.full((chains,), v) for k, v in model.reference().items()}
-    fn = jax.jit(jax.vmap(jax.value_and_grad(lambda v: model.log_likelihood(v) + model.log_penalty(v))))
-    return median_time(fn, batch, repeat=repeat, number=number)
+
+HEAD = (f"{'run':24s} {'chains':>6s} {'warm+draws':>11s} {'wall s':>8s} {'compile':>8s} {'opt s':>6s} "
+        f"{'sample s':>8s} {'leapfrog':>8s} {'min ESS':>8s} {'ESS/s':>8s} {'div':>4s} {'r_hat':>6s} {'conv':>4s}")
+NOTE = ("(wall s: the whole fit, compilation, optimisation and derived quantities included; ESS/s: min ESS over "
+        "every parameter and derived quantity per second of wall time; leapfrog: mean steps per kept iteration)")
 
 
-def interval_contains(draws, value, level=95.0):
-    lo, hi = np.percentile(draws, [50 - level / 2, 50 + level / 2])
-    return bool(lo < value < hi)
+def compare(a, b):
+    """Median of every derived quantity (and the halo normalisation) of run b minus run a,
+    in units of a's posterior standard deviation."""
+    out = {}
+    for group in ("derived", "parameterizations"):
+        for name, sa in a[group].items():
+            sb = b[group].get(name)
+            if sb is not None:
+                out[name] = (sb["q50"] - sa["q50"]) / sa["std"]
+    return out
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-stars", type=int, default=None, help="make a mock with this many stars")
+    parser.add_argument("--n-stars", type=int, default=None, help="make a fresh mock with this many stars")
     parser.add_argument("--mock-seed", type=int, default=20261123)
-    parser.add_argument("--emulator", default="zhao_bvh_plummer")
-    parser.add_argument("--warmup", type=int, default=500)
-    parser.add_argument("--samples", type=int, default=500)
-    parser.add_argument("--chains", type=int, default=2)
+    parser.add_argument("--emulator", default="zhao_bvh_plummer", help="emulator name or folder")
+    parser.add_argument("--only", choices=["exact", "emulator"], default=None, help="one forward model")
+    parser.add_argument("--configs", default="old,new", help="comma-separated subset of old,new")
+    parser.add_argument("--chains-scan", default=None, help="e.g. 2,4,8,16: new default at each chain count")
+    parser.add_argument("--total-draws", type=int, default=2000, help="kept draws in all chains (--chains-scan)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--only", choices=["exact", "emulator"], default=None, help="run one forward model")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args()
@@ -98,75 +124,88 @@ def main():
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    catalog = load_catalog(args.n_stars, args.mock_seed)
-    truth = catalog.truth
-    print(f"# NUTS benchmark: {len(catalog)} stars, Plummer + Zhao + Baes-van Hese, "
-          f"{args.chains} chains x ({args.warmup} + {args.samples}), seed {args.seed}, float64, "
-          f"{jax.devices()[0].device_kind} ({jax.device_count()} device(s))")
+    import os
 
+    catalog = load_catalog(args.n_stars, args.mock_seed)
+    print(f"# NUTS benchmark: {len(catalog)} stars, Plummer + Zhao + Baes-van Hese, seed {args.seed}, float64, "
+          f"{jax.devices()[0].device_kind}, {os.cpu_count()} CPU(s), "
+          f"load average {os.getloadavg()[0]:.1f} at start")
     forwards = {"exact": "exact", "emulator": args.emulator}
     if args.only:
         forwards = {args.only: forwards[args.only]}
-    priors = shared_priors(catalog, args.emulator)
-    results, summaries = {}, {}
+    out = {"catalog_stars": len(catalog), "runs": {}}
+
+    if args.chains_scan:
+        print("\n## new default versus the number of chains")
+        print(HEAD)
+        for label, forward in forwards.items():
+            priors = shared_priors(catalog, args.emulator, "enclosed_mass")
+            for chains in (int(c) for c in args.chains_scan.split(",")):
+                samples = max(50, args.total_draws // chains)
+                _, s = run(catalog, forward, priors, dict(chains=chains, samples=samples), args.seed, args.quiet)
+                print(row(f"{label} {chains} chains", s), flush=True)
+                out["runs"][f"{label}/{chains}"] = s["run"]
+        print(NOTE)
+        _write(args.json, out)
+        return
+
+    from dynamicall.infer.run import DEFAULT_CHAINS, DEFAULT_SAMPLES, DEFAULT_WARMUP
+
+    configs = {"old": OLD, "new": dict(parameterization="enclosed_mass", init="laplace", chains=DEFAULT_CHAINS,
+                                       warmup=DEFAULT_WARMUP, samples=DEFAULT_SAMPLES)}
+    configs = {k: configs[k] for k in args.configs.split(",")}
+    summaries = {}
+    print("\n## runs")
+    print(HEAD)
     for label, forward in forwards.items():
-        results[label], summaries[label] = run(catalog, forward, priors, args)
+        for name, settings in configs.items():
+            priors = shared_priors(catalog, args.emulator, settings["parameterization"])
+            _, s = run(catalog, forward, priors, settings, args.seed, args.quiet)
+            summaries[(label, name)] = s
+            print(row(f"{label} {name}", s), flush=True)
+            for w in s["run"]["warnings"]:
+                print(f"    warning: {w}")
+            out["runs"][f"{label}/{name}"] = s["run"]
+    print(NOTE)
 
-    print("\n## speed")
-    head = (f"{'forward':18s} {'compile s':>10s} {'sampling s':>11s} {'total s':>8s} {'leapfrog':>9s} "
-            f"{'grad ms':>8s} {'min ESS':>8s} {'ESS/s':>8s} {'div':>4s}")
-    print(head)
-    for label, s in summaries.items():
-        r = s["run"]
-        print(f"{r['forward'][:18]:18s} {r['compile_time_s']:10.1f} {r['sampling_time_s']:11.1f} {r['total_s']:8.1f} "
-              f"{r['mean_leapfrog_steps']:9.0f} {r['gradient_ms']:8.3f} {r['min_ess']:8.0f} {r['ess_per_second']:8.2f} "
-              f"{r['divergences']:4d}")
-    print("(leapfrog: mean steps per iteration after warm-up; grad ms: one jitted log-density gradient for all "
-          "chains, the forward model's share of a leapfrog step)")
-    out = {"speed": {k: v["run"] for k, v in summaries.items()}}
-    if len(summaries) == 2:
-        ratio = summaries["emulator"]["run"]["ess_per_second"] / summaries["exact"]["run"]["ess_per_second"]
-        wall = summaries["exact"]["run"]["total_s"] / summaries["emulator"]["run"]["total_s"]
-        print(f"\nESS/s ratio emulator / exact: {ratio:.1f} (floor 10: {'PASS' if ratio >= 10 else 'FAIL'}); "
-              f"total wall-time ratio exact / emulator: {wall:.1f}")
-        out["ess_per_second_ratio"] = ratio
+    if set(configs) == {"old", "new"}:
+        print("\n## new / old (floor: ESS per wall second >= 5x; medians within 0.1 sigma)")
+        for label in forwards:
+            old, new = summaries[(label, "old")], summaries[(label, "new")]
+            ratio = (new["run"]["min_ess"] / new["run"]["total_s"]) / (old["run"]["min_ess"] / old["run"]["total_s"])
+            shifts = compare(old, new)
+            worst = max(shifts, key=lambda k: abs(shifts[k]))
+            print(f"{label:9s} ESS/s ratio {ratio:6.1f} ({'PASS' if ratio >= 5 else 'FAIL'}); wall-time ratio "
+                  f"{old['run']['total_s'] / new['run']['total_s']:.1f}; largest median shift {shifts[worst]:+.3f} "
+                  f"sigma ({worst}; {'PASS' if abs(shifts[worst]) <= 0.1 else 'FAIL'})")
+            for k, d in shifts.items():
+                print(f"    {k:26s} {d:+.3f}")
+            out[f"{label}_ratio"] = ratio
+            out[f"{label}_shifts"] = shifts
+    if len(forwards) == 2:
+        for name in configs:
+            ex, em = summaries[("exact", name)], summaries[("emulator", name)]
+            shifts = compare(ex, em)
+            worst = max(shifts, key=lambda k: abs(shifts[k]))
+            print(f"\nswap ({name}): emulator - exact median, largest {shifts[worst]:+.3f} sigma ({worst})")
+            out[f"swap_{name}"] = shifts
 
-        grad = summaries["exact"]["run"]["gradient_ms"] / summaries["emulator"]["run"]["gradient_ms"]
-        print(f"log-density gradient cost ratio exact / emulator: {grad:.2f}")
+    print("\n## recovery: truth of M(<1.8 R_half) against the 5-95 % interval")
+    truth = catalog.truth.get("M_1.8_R_half")
+    for (label, name), s in summaries.items():
+        d = s["derived"]["M_1.8_R_half"]
+        if truth is not None:
+            inside = d["q5"] < truth < d["q95"]
+            print(f"{label} {name}: median {d['q50']:.4g} (truth {truth:.4g}), 5-95 % [{d['q5']:.4g}, "
+                  f"{d['q95']:.4g}]{'' if inside else '  <- truth outside 5-95 %'}")
+    _write(args.json, out)
 
-        print("\n## swap (emulator vs exact posterior)")
-        print("(mc noise: the Monte Carlo standard error of 'd mean/std' from both runs' ESS, "
-              "sqrt(1/ESS_exact + 1/ESS_emulator); a shift well inside it is sampling noise)")
-        print(f"{'quantity':26s} {'exact mean':>12s} {'exact std':>11s} {'d mean/std':>11s} {'mc noise':>9s} "
-              f"{'std ratio':>10s}")
-        swap = {}
-        for group in ("parameters", "derived"):
-            for name, ex in summaries["exact"][group].items():
-                em = summaries["emulator"][group][name]
-                d = (em["mean"] - ex["mean"]) / ex["std"]
-                noise = float(np.sqrt(1.0 / ex["ess"] + 1.0 / em["ess"]))
-                ratio_w = em["std"] / ex["std"]
-                swap[name] = dict(mean_shift_in_sigma=d, mc_noise_in_sigma=noise, width_ratio=ratio_w)
-                flag = "" if abs(d) < 0.1 and abs(ratio_w - 1) < 0.05 else "  <- outside target"
-                print(f"{name:26s} {ex['mean']:12.4g} {ex['std']:11.4g} {d:11.3f} {noise:9.3f} "
-                      f"{ratio_w:10.3f}{flag}")
-        out["swap"] = swap
 
-    print("\n## recovery (truth inside the 95 % interval)")
-    recovery = {}
-    for label, result in results.items():
-        checks = {site: interval_contains(result.samples[site], truth[site]) for site in result.model.sites
-                  if site in truth}
-        checks["M_1.8_R_half"] = interval_contains(result.derived()["M_1.8_R_half"], truth["M_1.8_R_half"])
-        recovery[label] = checks
-        missed = [k for k, ok in checks.items() if not ok]
-        print(f"{label:9s} M(<1.8 R_half): {'inside' if checks['M_1.8_R_half'] else 'OUTSIDE'}; "
-              f"parameters outside: {missed or 'none'}")
-    out["recovery"] = recovery
-    if args.json:
-        with open(args.json, "w") as f:
+def _write(path, out):
+    if path:
+        with open(path, "w") as f:
             json.dump(out, f, indent=2, default=float)
-        print(f"\nwrote {args.json}")
+        print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

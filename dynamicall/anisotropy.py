@@ -134,4 +134,6 @@ class BaesVanHese(Anisotropy):
 
 
 #: Every anisotropy model by name.
+#: Every built-in model by class name: the declaration; :mod:`dynamicall.registry` looks any
+#: spelling up ("baes-van-hese", "bvh") for the commands and the library.
 ANISOTROPIES = {cls.__name__: cls for cls in (Constant, OsipkovMerritt, BaesVanHese)}

@@ -374,7 +374,8 @@ def test_fit_command_matches_the_python_fit(tmp_path, capsys):
     cat.write(path)
     out = tmp_path / "out"
     args = ["fit", str(path), "--halo", "nfw", "--anisotropy", "constant", "--forward", "exact",
-            "--prior", f"halo.log10_r_s={NFW_PRIORS['halo.log10_r_s']}", "--warmup", str(NFW_RUN["warmup"]),
+            "--prior", f"halo.log10_r_s={NFW_PRIORS['halo.log10_r_s']}", "--parameterization", "native",
+            "--warmup", str(NFW_RUN["warmup"]),
             "--samples", str(NFW_RUN["samples"]), "--chains", str(NFW_RUN["chains"]), "--seed",
             str(NFW_RUN["seed"]), "--out", str(out), "--quiet", "--no-plots"]
     assert main(args) == 0

@@ -162,6 +162,7 @@ def run(args) -> int:
         samples=args.samples, chains=args.chains, seed=args.seed, chain_method=args.chain_method,
         target_accept=args.target_accept, max_tree_depth=args.max_tree_depth, dense_mass=not args.diagonal_mass,
         progress=not args.quiet, checkpoint=str(checkpoint), resume=args.resume,
+        parameterization=args.parameterization, init=args.init,
     )
     # one set, renamed into place when complete; the checkpoint's draws are in samples.h5
     paths = write_outputs(result, out, plots=not args.no_plots, overwrite=True)
@@ -186,9 +187,21 @@ def register(sub):
     p.add_argument("--binned", action="store_true",
                    help="the file is a binned profile (columns R, sigma_los, sigma_los_err)")
     p.add_argument("--proper-motions", action="store_true", help="fit the proper motions too")
-    p.add_argument("--warmup", type=int, default=500, help="warm-up iterations per chain (default 500)")
-    p.add_argument("--samples", type=int, default=500, help="kept iterations per chain (default 500)")
-    p.add_argument("--chains", type=int, default=2, help="number of chains (default 2)")
+    # the defaults of dynamicall.infer.sample (not imported here: importing JAX before
+    # --devices is read would defeat it); tests/test_sampling.py checks they agree
+    DEFAULT_CHAINS, DEFAULT_WARMUP, DEFAULT_SAMPLES = 4, 300, 1000
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP,
+                   help=f"warm-up iterations per chain (default {DEFAULT_WARMUP})")
+    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+                   help=f"kept iterations per chain (default {DEFAULT_SAMPLES})")
+    p.add_argument("--chains", type=int, default=DEFAULT_CHAINS,
+                   help=f"number of chains, run vectorised (default {DEFAULT_CHAINS}; docs/fitting.md)")
+    p.add_argument("--parameterization", default="enclosed_mass", choices=["enclosed_mass", "native"],
+                   help="sample the halo normalisation as log10 M(<1.8 R_half) (enclosed_mass, default) or "
+                        "as its own field, log10 rho_s or log10 m_tot (native)")
+    p.add_argument("--init", default="laplace", choices=["laplace", "uniform"],
+                   help="start the chains around the posterior mode with its Laplace covariance as mass "
+                        "matrix (laplace, default), or uniformly in (-2, 2) unconstrained (uniform)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--chain-method", default="vectorized", choices=["vectorized", "parallel"],
                    help="vectorised chains on one device, or parallel over devices (see --devices)")

@@ -201,13 +201,7 @@ def _run(args) -> int:
 
 def run(args) -> int:
     setup_precision(args)
-    try:
-        return _run(args)
-    except ValueError as exc:
-        if getattr(args, "debug", False):
-            raise
-        print(f"dynamicall forecast: error: {exc}", file=sys.stderr)
-        return 2
+    return _run(args)  # user errors are reported in one line by dynamicall.cli
 
 
 def register(sub):
@@ -236,5 +230,4 @@ def register(sub):
     p.add_argument("--json", default=None, metavar="FILE", help="write the results as JSON (atomically)")
     p.add_argument("--plot", default=None, metavar="FILE", help="write a plot of the errors against N (PNG)")
     p.add_argument("--overwrite", action="store_true", help="replace existing --json / --plot files")
-    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     p.set_defaults(func=run)

@@ -13,14 +13,30 @@ Numbers without units are in kpc, km/s, Msun, mas/yr; values such as ``0.25kpc``
 from __future__ import annotations
 
 from ._options import add_R_half, error_spec, length, quantity
+from ..registry import lookup, names, spelling
 
+#: Families the mock generator draws tracers from (those with a total mass m_tot).
 TRACERS = ("plummer", "hernquist", "dehnen", "sersic", "exponential")
-HALOES = ("nfw", "corenfw", "burkert", "zhao", "einasto", "none")
-ANISOTROPIES = ("constant", "om", "bvh")
+#: Every profile family of the registry can be the halo, or none.
+HALOES = (*names("profile"), "none")
+ANISOTROPIES = tuple(names("anisotropy"))
+
+
+def family_name(kind, allowed):
+    """argparse type: any registry spelling or alias -> its canonical spelling."""
+    def parse(text):
+        if kind == "profile" and text.lower() == "none":
+            return "none"
+        name = spelling(lookup(text, kind))
+        if name not in allowed:
+            raise ValueError(f"{text!r} is not one of {list(allowed)}")
+        return name
+    parse.__name__ = f"{kind} family"
+    return parse
 
 
 def _tracer(args):
-    from ..profiles import Dehnen, Hernquist, Plummer
+    from ..profiles import Dehnen
     from ..units import to_kpc
 
     family = args.tracer
@@ -29,8 +45,8 @@ def _tracer(args):
 
         n = args.sersic_n if family == "sersic" else 1.0
         return Sersic(m_tot=args.m_star if args.m_star > 0 else 1.0, R_e=float(to_kpc(args.r_half)), n=n)
-    extra = {"gamma": args.tracer_gamma} if family == "dehnen" else {}
-    cls = {"plummer": Plummer, "hernquist": Hernquist, "dehnen": Dehnen}[family]
+    cls = lookup(family, "profile")
+    extra = {"gamma": args.tracer_gamma} if cls is Dehnen else {}
     unit = cls(m_tot=1.0, r_s=1.0, **extra)
     r_s = float(to_kpc(args.r_half)) / float(unit.half_light_radius())
     # a massless tracer still needs a positive normalisation (it cancels)
@@ -38,7 +54,7 @@ def _tracer(args):
 
 
 def _halo(args):
-    from ..profiles import NFW, PROFILES, CoreNFW
+    from ..profiles import NFW, CoreNFW
 
     params = {}
     for item in args.halo_param:
@@ -48,15 +64,15 @@ def _halo(args):
         params[name.strip()] = quantity(value.strip())
     if args.halo == "none":
         return None
-    if args.halo in ("nfw", "corenfw") and args.m200 is not None:
+    if args.halo in ("nfw", "core-nfw") and args.m200 is not None:
         nfw = NFW.from_m200_c(args.m200, args.c)
         params.setdefault("rho_s", float(nfw.rho_s))
         params.setdefault("r_s", float(nfw.r_s))
-    if args.halo == "corenfw":
+    if args.halo == "core-nfw":
         params.setdefault("r_c", args.r_c if args.r_c is not None else args.r_half)
         params.setdefault("n", args.n_core)
         return CoreNFW(**params)
-    cls = {name.lower(): cls for name, cls in PROFILES.items()}[args.halo]
+    cls = lookup(args.halo, "profile")
     try:
         return cls(**params)
     except TypeError as err:
@@ -70,7 +86,7 @@ def _anisotropy(args):
         return Constant(beta=args.beta)
     if args.r_a is None:
         raise ValueError(f"--anisotropy {args.anisotropy} needs --r-a")
-    if args.anisotropy == "om":
+    if args.anisotropy == "osipkov-merritt":
         return OsipkovMerritt(r_a=args.r_a)
     return BaesVanHese(beta_0=args.beta_0, beta_inf=args.beta_inf, r_a=args.r_a, eta=args.eta)
 
@@ -122,14 +138,16 @@ def _families(described):
 def register(sub):
     p = sub.add_parser("mock", help="write a mock star catalogue (ECSV)", description=__doc__.split("\n\n")[0])
     g = p.add_argument_group("tracer (member stars)")
-    g.add_argument("--tracer", choices=TRACERS, default="plummer", help="tracer family (default plummer)")
+    g.add_argument("--tracer", type=family_name("profile", TRACERS), default="plummer",
+                   help=f"tracer family: {', '.join(TRACERS)} (default plummer)")
     add_R_half(g, default="0.25kpc", dest="r_half", type=length, help="projected half-light radius (default 0.25kpc)")
     g.add_argument("--m-star", "--m-tot", dest="m_star", type=float, default=0.0,
                    help="stellar mass in Msun, added to the mass model (default 0: massless tracer)")
     g.add_argument("--tracer-gamma", type=float, default=1.0, help="inner slope of a Dehnen tracer")
     g.add_argument("--sersic-n", type=float, default=1.0, help="Sersic index of a sersic tracer (default 1)")
     g = p.add_argument_group("dark-matter halo")
-    g.add_argument("--halo", choices=HALOES, default="nfw", help="halo family (default nfw)")
+    g.add_argument("--halo", type=family_name("profile", HALOES), default="nfw",
+                   help=f"halo family: {', '.join(HALOES)} (default nfw)")
     g.add_argument("--m200", type=float, help="NFW / CoreNFW virial mass M200, Msun")
     g.add_argument("--c", type=float, default=15.0, help="NFW / CoreNFW concentration (default 15)")
     g.add_argument("--r-c", type=quantity, help="CoreNFW core radius (default R_half)")
@@ -137,7 +155,8 @@ def register(sub):
     g.add_argument("--halo-param", action="append", default=[], metavar="NAME=VALUE",
                    help="any halo parameter, e.g. rho_s=1e7 r_s=1kpc (repeatable)")
     g = p.add_argument_group("anisotropy")
-    g.add_argument("--anisotropy", choices=ANISOTROPIES, default="constant", help="model (default constant)")
+    g.add_argument("--anisotropy", type=family_name("anisotropy", ANISOTROPIES), default="constant",
+                   help=f"model: {', '.join(ANISOTROPIES)} (aliases om, bvh; default constant)")
     g.add_argument("--beta", type=float, default=0.0, help="constant beta (default 0)")
     g.add_argument("--r-a", type=quantity, help="Osipkov-Merritt / Baes-van Hese radius")
     g.add_argument("--beta-0", type=float, default=0.0, help="Baes-van Hese inner beta")

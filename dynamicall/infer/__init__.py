@@ -7,7 +7,10 @@ object                                  what it does
                                         model (``forward="exact"`` or an emulator)
 :class:`KinematicModel`                 a spec bound to data: the numpyro model (Gaussian,
                                         contamination mixture, binned; proper motions)
-:func:`sample`                          NUTS on a model: progress, checkpoints, resume
+:func:`optimize`                        posterior mode (optax, several starts) and Laplace
+                                        covariance, in the space NUTS samples
+:func:`sample`                          NUTS on a model: Laplace start, progress,
+                                        checkpoints, resume, convergence verdict
 :func:`fit`                             spec + model + sample in one call
 :class:`FitResult`                      draws, statistics, ``summary()``, ``save(dir)``
 :func:`write_outputs`                   summary.json, samples.h5 (+ ArviZ), plots
@@ -36,6 +39,7 @@ from .fisher import (
 )
 from .forward import EmulatorForward, ExactForward, resolve_forward
 from .models import KinematicModel
+from .optimize import OptimizeResult, optimize
 from .outputs import format_summary, load_samples, summarize, to_inference_data, write_outputs
 from .run import FitResult, fit, sample
 from .spec import ModelSpec
@@ -48,6 +52,7 @@ __all__ = [
     "FitResult",
     "KinematicModel",
     "ModelSpec",
+    "OptimizeResult",
     "SurveyDesign",
     "crlb",
     "crlb_error_samples",
@@ -61,6 +66,7 @@ __all__ = [
     "forecast",
     "format_summary",
     "load_samples",
+    "optimize",
     "prior_standard_deviations",
     "resolve_forward",
     "sample",

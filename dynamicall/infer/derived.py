@@ -83,7 +83,9 @@ def derived_quantities(model, samples: dict, batch_size: int = 100) -> dict:
 
     Returns
     -------
-    dict name -> array (chains, draws).
+    dict name -> array (chains, draws): the quantities of :data:`DERIVED`, and the halo's
+    normalisation in both parameterisations (``halo.log10_rho_s`` or ``halo.log10_m_tot``,
+    and ``halo.log10_m_ref``; see :meth:`ModelSpec.native_values`).
     """
     spec = model.spec
     sites = spec.sites
@@ -94,7 +96,9 @@ def derived_quantities(model, samples: dict, batch_size: int = 100) -> dict:
 
     def one(values):
         tracer, mass, anisotropy = spec.build(values)
-        return quantities(tracer, mass, spec.halo(values), anisotropy)
+        out = quantities(tracer, mass, spec.halo(values), anisotropy)
+        out.update(spec.native_values(values))
+        return out
 
     out = jax.lax.map(one, flat, batch_size=batch_size)
     return {k: np.asarray(v).reshape(shape) for k, v in out.items()}

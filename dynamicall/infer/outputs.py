@@ -77,13 +77,21 @@ def summarize(result) -> dict:
                 ("log10 km/s" if site == "contamination.log10_sigma" else "")
         st["unit"] = unit
         params[site] = st
-    derived = {}
+    derived, both = {}, {}
+    spec = getattr(model, "spec", None)
     for name, draws in result.derived().items():
         st = _stats(draws)
-        st["unit"] = DERIVED[name][0]
-        st["description"] = DERIVED[name][1]
-        derived[name] = st
+        if name in DERIVED:
+            st["unit"] = DERIVED[name][0]
+            st["description"] = DERIVED[name][1]
+            derived[name] = st
+        else:  # the halo normalisation in both parameterisations
+            st["unit"] = spec.parameter(name).unit if name in getattr(spec, "sites", ()) else \
+                ("log10 Msun" if name.endswith(("m_ref", "m_tot")) else "log10 Msun/kpc^3")
+            st["sampled"] = name in result.samples
+            both[name] = st
     ess = [p["ess"] for p in params.values() if np.isfinite(p["ess"])]
+    ess_all = ess + [d["ess"] for d in derived.values() if np.isfinite(d["ess"])]
     t = result.timing
     import numpyro
 
@@ -92,18 +100,72 @@ def summarize(result) -> dict:
         wall_time_s=float(t["wall_time_s"]),
         compile_time_s=float(t["compile_time_s"]),
         sampling_time_s=float(t["sampling_time_s"]),
+        optimize_time_s=float(t.get("optimize_time_s", 0.0)),
         divergences=result.divergences,
-        min_ess=float(min(ess)) if ess else float("nan"),
-        ess_per_second=float(min(ess) / t["sampling_time_s"]) if ess else float("nan"),
+        min_ess=float(min(ess_all)) if ess_all else float("nan"),
+        ess_per_second=float(min(ess_all) / t["sampling_time_s"]) if ess_all else float("nan"),
+        ess_per_wall_second=float(min(ess_all) / t["wall_time_s"]) if ess_all else float("nan"),
         mean_leapfrog_steps=float(np.mean(result.stats["num_steps"])),
         settings=dict(result.settings),
         float64=bool(jax.config.jax_enable_x64),
         versions=dict(dynamicall=__version__, jax=jax.__version__, numpyro=numpyro.__version__),
     )
+    run["convergence"] = verdict(params, derived, result.divergences, result.num_chains)
+    if spec is not None:
+        run["parameterization"] = getattr(spec, "parameterization", "native")
     source = getattr(model.data, "source", None)
     if source:
         run["data"] = str(source)
-    return dict(parameters=params, derived=derived, run=run, model=model.describe())
+    return dict(parameters=params, derived=derived, parameterizations=both, run=run, model=model.describe())
+
+
+def verdict(params: dict, derived: dict, divergences: int, chains: int) -> dict:
+    """Whether a run converged, by three checks, and what to try if it did not.
+
+    Converged means: every r_hat <= 1.01 (split r_hat, finite; needs >= 2 chains), every
+    ESS >= 400 (parameters and derived quantities), no divergent transitions.
+
+    Returns
+    -------
+    dict with ``converged`` (bool), ``checks`` (name -> {value, limit, ok}), ``text``
+    (one line) and ``advice`` (list of lines).
+    """
+    from .run import MIN_ESS, R_HAT_MAX
+
+    stats = {**params, **derived}
+    r_hats = {k: v["r_hat"] for k, v in stats.items()}
+    stuck = sorted(k for k, r in r_hats.items() if not np.isfinite(r))
+    finite = [r for r in r_hats.values() if np.isfinite(r)]
+    r_max = max(finite) if finite else float("nan")
+    esses = {k: v["ess"] for k, v in stats.items()}
+    ess_min = min((e for e in esses.values() if np.isfinite(e)), default=float("nan"))
+    checks = {
+        "r_hat": dict(value=r_max, limit=R_HAT_MAX, ok=bool(chains >= 2 and not stuck and r_max <= R_HAT_MAX)),
+        "ess": dict(value=ess_min, limit=MIN_ESS,
+                    ok=bool(np.isfinite(ess_min) and ess_min >= MIN_ESS and all(np.isfinite(list(esses.values()))))),
+        "divergences": dict(value=int(divergences), limit=0, ok=int(divergences) == 0),
+    }
+    advice = []
+    if chains < 2:
+        advice.append("run at least 2 chains: r_hat needs them")
+    if stuck:
+        advice.append(f"r_hat is NaN for {stuck}: a chain did not move; try another seed, init='laplace', "
+                      f"or fix a parameter the data cannot constrain")
+    elif not checks["r_hat"]["ok"] and chains >= 2:
+        worst = max((k for k in r_hats if np.isfinite(r_hats[k])), key=lambda k: r_hats[k])
+        advice.append(f"r_hat {r_max:.3f} > {R_HAT_MAX} (worst: {worst}): run more warm-up and draws "
+                      f"(--warmup, --samples) or more chains")
+    if not checks["ess"]["ok"]:
+        low = sorted(k for k, e in esses.items() if not (np.isfinite(e) and e >= MIN_ESS))
+        advice.append(f"ESS below {MIN_ESS} for {low}: run more draws (--samples) or more chains (--chains)")
+    if not checks["divergences"]["ok"]:
+        advice.append(f"{divergences} divergent transitions: raise the target acceptance (--target-accept 0.95), "
+                      f"tighten or fix the parameters piling up at a prior edge")
+    converged = all(c["ok"] for c in checks.values())
+    text = (f"converged: r_hat <= {R_HAT_MAX} (max {r_max:.3f}), min ESS {ess_min:.0f} >= {MIN_ESS}, "
+            f"no divergences" if converged else
+            "NOT converged: " + "; ".join(name for name, c in checks.items() if not c["ok"]) + " failed")
+    return dict(converged=converged, checks=checks, text=text, advice=advice)
 
 
 def _fmt(x: float) -> str:
@@ -133,21 +195,24 @@ def format_summary(summary: dict) -> str:
     s = r["settings"]
     lines = [format_table(summary["parameters"]), "", "derived quantities:",
              format_table(summary["derived"]), ""]
+    both = summary.get("parameterizations") or {}
+    if both:
+        lines += ["halo normalisation, both parameterisations (* sampled):",
+                  format_table({(k + " *" if v.get("sampled") else k): v for k, v in both.items()}), ""]
     lines.append(
         f"forward: {r['forward']}; {s['chains']} chains x ({s['warmup']} warm-up + {s['samples']} draws); "
         f"divergences: {r['divergences']}"
     )
     lines.append(
         f"wall time {r['wall_time_s']:.1f} s (compilation {r['compile_time_s']:.1f} s, sampling "
-        f"{r['sampling_time_s']:.1f} s); min ESS {r['min_ess']:.0f}, {r['ess_per_second']:.2f} ESS/s"
+        f"{r['sampling_time_s']:.1f} s); min ESS {r['min_ess']:.0f}, {r['ess_per_second']:.2f} ESS/s of "
+        f"sampling, {r.get('ess_per_wall_second', float('nan')):.2f} ESS/s of wall time"
     )
-    bad = [k for k, v in summary["parameters"].items() if np.isfinite(v["r_hat"]) and v["r_hat"] > 1.05]
-    if bad:
-        lines.append(f"warning: r_hat > 1.05 for {bad}: run longer chains")
-    if r["divergences"]:
-        n = s["chains"] * s["samples"]
-        lines.append(f"warning: {r['divergences']} divergent transitions in {n} draws: if more than a few, "
-                     f"raise target_accept (e.g. 0.9) or fix a parameter the data cannot constrain")
+    conv = r.get("convergence")
+    if conv is not None:
+        lines.append(conv["text"])
+        for line in conv["advice"]:
+            lines.append(f"  try: {line}")
     return "\n".join(lines)
 
 

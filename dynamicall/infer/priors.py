@@ -21,7 +21,14 @@ CoreNFW n          n                          U(0, 1)
 Sersic n           n                          U(0.5, 6) (a tracer's n: give it)
 anisotropies       beta, beta_0, beta_inf     U(-1, 0.9)
 Baes-van Hese eta  eta                        U(1, 3)
+halo.log10_m_ref   log10 (Msun)               U(4, 11)
 =================  =========================  ======================================
+
+``halo.log10_m_ref`` replaces the halo's normalisation (``log10_rho_s`` or
+``log10_m_tot``) under ``parameterization="enclosed_mass"`` (the default of ``fit``): log10
+of the halo mass inside r_ref = 1.8 R_half. Uniform priors on either logarithm are the
+same prior inside their boxes (the map between them is a shift by a function of the other
+parameters, so its Jacobian is 1); they differ only at the box edges.
 
 The tracer's parameters are fixed by default: its scale so that its projected half-light
 radius equals ``R_half``, its normalisation to 1 (the Jeans solution does not depend on
@@ -36,38 +43,11 @@ Example
 from __future__ import annotations
 
 import dataclasses
-import re
 
 import numpy as np
 
-from ..anisotropy import BaesVanHese, Constant, OsipkovMerritt
-from ..profiles import NFW, Burkert, CoreNFW, Dehnen, Einasto, Exponential, Hernquist, King, Plummer, Sersic, Zhao
+from ..registry import lookup
 from ..units import INTERNAL_UNITS
-
-#: Families by normalised name (lower case, letters and digits only).
-PROFILE_FAMILIES = {
-    "plummer": Plummer,
-    "hernquist": Hernquist,
-    "dehnen": Dehnen,
-    "nfw": NFW,
-    "corenfw": CoreNFW,
-    "zhao": Zhao,
-    "einasto": Einasto,
-    "burkert": Burkert,
-    "sersic": Sersic, "exponential": Exponential, "king": King,  # tracers defined by their light
-}
-ANISOTROPY_FAMILIES = {
-    "constant": Constant,
-    "osipkovmerritt": OsipkovMerritt,
-    "om": OsipkovMerritt,
-    "baesvanhese": BaesVanHese,
-    "bvh": BaesVanHese,
-}
-#: Spellings shown in messages and the command line.
-SPELLINGS = {
-    "profile": ["plummer", "hernquist", "dehnen", "nfw", "core-nfw", "zhao", "einasto", "burkert", "sersic", "exponential", "king"],
-    "anisotropy": ["constant", "osipkov-merritt", "baes-van-hese"],
-}
 
 #: Kinds of field sampled in log10, and their default ranges (log10 of internal units).
 LOG_RANGES = {"density": (4.0, 11.0), "length": (-2.0, 1.5), "mass": (4.0, 11.0)}
@@ -90,29 +70,16 @@ SHAPE_RANGES = {
 _UNIT_TEXT = {"density": "Msun/kpc^3", "length": "kpc", "mass": "Msun", "dimensionless": ""}
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
-
-
 def family(name):
-    """The profile or anisotropy class called ``name`` (any case; dashes ignored).
+    """The profile or anisotropy class called ``name`` (any case; dashes ignored): see
+    :func:`dynamicall.registry.lookup`, the one table of names.
 
     Raises
     ------
     ValueError
         For an unknown name, listing the known ones.
     """
-    if isinstance(name, type):
-        return name
-    key = _key(name)
-    if key in PROFILE_FAMILIES:
-        return PROFILE_FAMILIES[key]
-    if key in ANISOTROPY_FAMILIES:
-        return ANISOTROPY_FAMILIES[key]
-    raise ValueError(
-        f"unknown model family {name!r}; profiles: {SPELLINGS['profile']}, "
-        f"anisotropies: {SPELLINGS['anisotropy']}"
-    )
+    return lookup(name)
 
 
 def field_kind(cls, field: str) -> str:
@@ -157,6 +124,11 @@ class Parameter:
         The fixed value of the site (log10 for scales); None when free.
     default : bool
         Whether the prior (or value) is a default rather than the user's.
+    reference_radius : float or None
+        Set for a normalisation sampled as an enclosed mass (``halo.log10_m_ref``): the
+        site is log10 of the component's mass inside this radius (kpc), and the field
+        (``rho_s`` or ``m_tot``) follows exactly from it, because enclosed mass is linear
+        in the normalisation (see :meth:`dynamicall.infer.spec.Component.build`).
     """
 
     site: str
@@ -167,6 +139,7 @@ class Parameter:
     prior: object = None
     value: float | None = None
     default: bool = True
+    reference_radius: float | None = None
 
     @property
     def free(self) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 
+import jax.numpy as jnp
 import numpy as np
 
 from ..anisotropy import Anisotropy
@@ -47,6 +48,14 @@ from .priors import (
 ROLES = ("tracer", "halo", "stars", "anisotropy")
 _NORMALISATIONS = ("m_tot", "rho_s")
 
+#: Parameterisations of the halo's normalisation (see :class:`ModelSpec`).
+PARAMETERIZATIONS = ("enclosed_mass", "native")
+#: The reference radius of ``halo.log10_m_ref`` in units of the tracer's R_half: Jeans
+#: models pin the mass best near 1.8 R_half (Campbell et al. 2017; cf. Wolf et al. 2010).
+REFERENCE_RADIUS_IN_R_HALF = 1.8
+#: Site of the halo normalisation sampled as log10 M_halo(< r_ref), Msun.
+MASS_SITE = "halo.log10_m_ref"
+
 
 @dataclasses.dataclass(frozen=True)
 class Component:
@@ -64,10 +73,39 @@ class Component:
         shares the tracer's shape).
         """
         kwargs = {**dict(self.static), **(shared or {})}
+        by_mass = []
         for p in self.params:
             x = values[p.site] if p.free else p.value
-            kwargs[p.field] = p.physical(x)
+            if p.reference_radius is None:
+                kwargs[p.field] = p.physical(x)
+            else:
+                by_mass.append((p, x))
+                kwargs[p.field] = jnp.ones_like(jnp.asarray(x, dtype=jnp.result_type(float)))
+        if not by_mass:
+            return self.cls(**kwargs)
+        # enclosed mass is linear in the normalisation: norm = M(<r_ref) / M(<r_ref; norm = 1)
+        for p, x in by_mass:
+            unit_mass = self.cls(**kwargs).mass(p.reference_radius)
+            kwargs[p.field] = p.physical(x) / unit_mass
         return self.cls(**kwargs)
+
+    def native_values(self, values: dict) -> dict:
+        """Both parameterisations of this component's normalisation at site ``values``.
+
+        Returns
+        -------
+        dict: for a component with a normalisation sampled as an enclosed mass, its native
+        site (e.g. ``halo.log10_rho_s``) and its enclosed-mass site
+        (``halo.log10_m_ref``), each log10 in internal units; empty otherwise.
+        """
+        out = {}
+        for p in self.params:
+            if p.reference_radius is None:
+                continue
+            obj = self.build(values)
+            out[site_name(self.role, p.field, True)] = jnp.log10(getattr(obj, p.field))
+            out[p.site] = values[p.site] if p.free else jnp.asarray(p.value)
+        return out
 
 
 class ModelSpec:
@@ -97,6 +135,18 @@ class ModelSpec:
         mass model: a fixed mass (Msun) or a prior on its log10. None: halo alone.
     forward : "exact", emulator name/folder/object, or JeansConfig
         The forward model (see :func:`dynamicall.infer.forward.resolve_forward`).
+    parameterization : {"native", "enclosed_mass"}
+        How the halo's normalisation is sampled. "native": its own field, ``log10_rho_s``
+        (or ``log10_m_tot``), prior U(4, 11) by default. "enclosed_mass": the halo mass
+        inside r_ref = 1.8 R_half, site ``halo.log10_m_ref`` [log10 Msun], prior U(4, 11)
+        by default; the field follows exactly (enclosed mass is linear in it), and a
+        uniform prior on either log is the same prior inside the box (the map is a shift
+        by a function of the other parameters, Jacobian 1), so the two differ only at the
+        box edges. Kinematics measure M(< r_ref) almost independently of the halo's shape,
+        so this site removes the ridge that log10_rho_s forms with r_s and gamma: NUTS
+        needs far fewer leapfrog steps (docs/fitting.md). ``fit`` and ``dynamicall fit``
+        default to "enclosed_mass"; ModelSpec keeps "native" by default so that code
+        written for its sites (truths, Fisher forecasts) keeps working.
 
     Raises
     ------
@@ -105,7 +155,11 @@ class ModelSpec:
     """
 
     def __init__(self, tracer="plummer", halo="zhao", anisotropy="baes-van-hese", *,
-                 R_half=None, priors=None, stellar_mass=None, forward="exact"):
+                 R_half=None, priors=None, stellar_mass=None, forward="exact",
+                 parameterization="native"):
+        if parameterization not in PARAMETERIZATIONS:
+            raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}; got {parameterization!r}")
+        self.parameterization = parameterization
         self.forward = resolve_forward(forward)
         user = dict(priors or {})
         used = set()
@@ -141,7 +195,10 @@ class ModelSpec:
         components.append(Component("tracer", tracer_cls, tracer_params, static))
 
         # --- halo
-        components.append(self._component("halo", halo, Profile, take))
+        halo_component = self._component("halo", halo, Profile, take)
+        if parameterization == "enclosed_mass":
+            halo_component = self._by_enclosed_mass(halo_component, take)
+        components.append(halo_component)
 
         # --- stars (optional)
         if stellar_mass is not None:
@@ -236,6 +293,49 @@ class ModelSpec:
                     )
             params.append(Parameter(site, role, field, log10, kind, prior, fixed, default=key is None))
         return Component(role, cls, tuple(params))
+
+    @property
+    def reference_radius(self) -> float:
+        """r_ref = 1.8 R_half (kpc): the radius of ``halo.log10_m_ref``."""
+        return REFERENCE_RADIUS_IN_R_HALF * self.R_half
+
+    def _by_enclosed_mass(self, component, take):
+        """Replace the free normalisation of ``component`` by ``halo.log10_m_ref``."""
+        norm = [p for p in component.params if p.field in _NORMALISATIONS]
+        if not norm:
+            return component
+        p = norm[0]
+        key, value = take(MASS_SITE)
+        if not p.free and key is None:
+            return component  # fixed halo or fixed normalisation: nothing to sample
+        if not p.default:
+            raise ValueError(
+                f"a prior on {p.site} belongs to parameterization='native'; with "
+                f"parameterization='enclosed_mass' give the prior of {MASS_SITE} (log10 of the halo "
+                f"mass inside {REFERENCE_RADIUS_IN_R_HALF} R_half, Msun)"
+            )
+        if key is not None:
+            prior, fixed = parse_prior(MASS_SITE, value, "mass", True)
+        else:
+            prior, fixed = uniform(*LOG_RANGES["mass"]), None
+        new = Parameter(MASS_SITE, p.role, p.field, True, "mass", prior, fixed, default=key is None,
+                        reference_radius=self.reference_radius)
+        params = tuple(new if q is p else q for q in component.params)
+        return dataclasses.replace(component, params=params)
+
+    def native_values(self, values: dict) -> dict:
+        """The halo normalisation in both parameterisations at site ``values`` (traceable):
+        ``{"halo.log10_rho_s" (or log10_m_tot): ..., "halo.log10_m_ref": ...}``."""
+        halo = self.component("halo")
+        out = halo.native_values(values)
+        if out:
+            return out
+        norm = [p for p in halo.params if p.field in _NORMALISATIONS]
+        if not norm:
+            return {}
+        obj = halo.build(values)
+        return {site_name("halo", norm[0].field, True): jnp.log10(getattr(obj, norm[0].field)),
+                MASS_SITE: jnp.log10(obj.mass(self.reference_radius))}
 
     @staticmethod
     def _parse(site, key, value, kind, log10):
@@ -350,6 +450,8 @@ class ModelSpec:
             "parameters": {p.site: {"free": p.free, "prior": p.describe(), "unit": p.unit,
                                     "default": p.default} for p in self.parameters},
             "R_half_kpc": self.R_half,
+            "parameterization": self.parameterization,
+            "reference_radius_kpc": self.reference_radius,
             "forward": self.forward.describe(),
             "emulator_domain": {k: list(v) for k, v in self.domain.items()},
         }

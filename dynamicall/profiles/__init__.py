@@ -19,7 +19,8 @@ from .sersic import Exponential, Sersic
 from .tabulated import Tabulated, fit_surface_density
 from .zhao import Zhao
 
-#: Every built-in family by name (the CLI and recipes look profiles up here).
+#: Every built-in family by class name: the declaration; :mod:`dynamicall.registry` looks any
+#: spelling up ("core-nfw", "CoreNFW") for the commands and the library.
 PROFILES = {
     cls.__name__: cls
     for cls in (Plummer, Hernquist, Dehnen, NFW, Zhao, Einasto, Burkert, CoreNFW)
