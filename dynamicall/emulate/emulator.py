@@ -12,6 +12,7 @@ import numpy as np
 from flax import nnx
 
 from ..jeans import interp_loglog
+from ..quantities import CARD_NAMES
 from ..units import to_kpc
 from . import files
 from .baseline import log_sigma_baseline
@@ -21,9 +22,6 @@ from .networks import split_abstract
 DOMAIN_MODES = ("raise", "warn", "penalty")
 #: Width (as a fraction of each input's range) over which the penalty grows by 1/2 nat.
 PENALTY_WIDTH = 1e-3
-
-#: Quantity names in card.json and the dispersion they are the natural log of.
-QUANTITIES = {"log_sigma_los": "los", "log_sigma_pmr": "pm_radial", "log_sigma_pmt": "pm_tangential"}
 
 
 class OutOfDomainError(ValueError):
@@ -342,7 +340,7 @@ class Emulator:
         out = {}
         for i, q in enumerate(self.quantities):
             values = sigma_unit * interp_loglog(u, self.grid, jnp.exp(log_sig[i]))
-            out[QUANTITIES[q]] = jnp.where(inside, values, jnp.nan) if self.on_domain == "raise" else values
+            out[CARD_NAMES[q]] = jnp.where(inside, values, jnp.nan) if self.on_domain == "raise" else values
         return out
 
     def projected_dispersions(self, R, tracer, mass, anisotropy):
@@ -399,7 +397,7 @@ class Emulator:
         R = np.asarray(to_kpc(R), dtype=float).ravel()
         _check_radii(R)
         R_half = float(tracer_half_light_radius(self.problem, tracer))
-        names = [QUANTITIES[q] for q in self.quantities]
+        names = [CARD_NAMES[q] for q in self.quantities]
         missing = [q for q in quantities if q not in names]
         if missing:
             raise ValueError(f"emulator {self.name!r} was not trained on {missing} (quantities: {self.quantities})")

@@ -30,7 +30,7 @@ from .._pytree import is_concrete
 
 from ..anisotropy import BaesVanHese, Constant
 from ..profiles import NFW, Composite, Plummer, Profile, Zhao
-from ..units import G
+from ..quantities import velocity_unit
 
 
 class ProblemMismatch(TypeError):
@@ -101,7 +101,7 @@ def scalar_inputs(problem: dict, R_half, mass, anisotropy):
     if missing:
         raise ProblemMismatch(f"cannot map profiles onto the emulator inputs {missing}")
     x = jnp.stack([jnp.asarray(values[n], dtype=float) for n in problem["input_names"]])
-    return x, jnp.sqrt(G * halo.rho_s) * R_half
+    return x, velocity_unit(halo.rho_s, R_half)
 
 
 def physical_inputs(problem: dict, tracer, mass, anisotropy):

@@ -25,9 +25,7 @@ import os
 import numpy as np
 
 from ..jeans import JeansConfig, log_grid, projected_dispersions
-
-#: Quantity names, as in :func:`dynamicall.jeans.projected_dispersions`.
-QUANTITIES = ("los", "pm_radial", "pm_tangential")
+from ..quantities import DISPERSIONS, dispersion_names
 
 
 class ExactForward:
@@ -51,7 +49,7 @@ class ExactForward:
     """
 
     name = "exact"
-    quantities = QUANTITIES
+    quantities = DISPERSIONS
     is_emulator = False
 
     def __init__(self, config: JeansConfig | None = None):
@@ -112,7 +110,7 @@ class EmulatorForward:
             )
         self.emulator = emulator.with_on_domain("penalty")
         self.name = name or getattr(emulator, "name", None) or type(emulator).__name__
-        self.quantities = _dispersion_names(getattr(emulator, "quantities", ("log_sigma_los",)))
+        self.quantities = dispersion_names(getattr(emulator, "quantities", ("log_sigma_los",)))
 
     def dispersions(self, R, tracer, mass, anisotropy, quantities=("los",)):
         """Emulated projected dispersions (km/s) at radii ``R`` (kpc), as a dict."""
@@ -177,16 +175,6 @@ def evaluation_grid(R, R_range, n: int) -> np.ndarray:
     if not hi > lo * (1 + 1e-6):
         lo, hi = lo / 1.5, lo * 1.5
     return log_grid(lo, hi, n)
-
-
-def _dispersion_names(names) -> tuple:
-    """Emulator output names (card names such as "log_sigma_los") as dispersion names
-    ("los", "pm_radial", "pm_tangential")."""
-    try:
-        from ..emulate.emulator import QUANTITIES as card_names
-    except ImportError:  # pragma: no cover - the emulate package is part of dynamicall
-        card_names = {}
-    return tuple(card_names.get(q, q) for q in names)
 
 
 def resolve_forward(forward="exact"):

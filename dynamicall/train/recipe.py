@@ -50,6 +50,7 @@ from .._resources import shipped_folder
 from ..anisotropy import ANISOTROPIES
 from ..jeans import JeansConfig, projected_dispersions
 from ..profiles import PROFILES
+from ..quantities import CARD_NAMES, velocity_unit  # noqa: F401 (velocity_unit: re-exported)
 from ..units import G
 
 try:  # Python >= 3.11
@@ -59,13 +60,6 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10 needs the tomli ba
 
 #: Version of the recipe format this module reads (the ``format`` key of a recipe).
 RECIPE_FORMAT = 1
-
-#: Output quantities: recipe name -> key of :func:`dynamicall.jeans.projected_dispersions`.
-QUANTITIES = {
-    "log_sigma_los": "los",
-    "log_sigma_pmr": "pm_radial",
-    "log_sigma_pmt": "pm_tangential",
-}
 
 #: Priors of an input over its range.
 PRIORS = ("uniform", "log-uniform")
@@ -93,26 +87,6 @@ def shipped_recipe_path(name: str) -> pathlib.Path:
     if not path.is_file():
         raise ValueError(f"no shipped recipe {name!r} (looked for {path})")
     return path
-
-
-def velocity_unit(rho_s, R_half):
-    r"""The velocity unit :math:`\sqrt{G \rho_s R_{half}^2}` in km/s.
-
-    Multiply ``exp(log_sigma)`` by it to restore physical dispersions.
-
-    Parameters
-    ----------
-    rho_s : float or array
-        Halo scale density, Msun/kpc^3.
-    R_half : float or array
-        Projected half-light radius of the tracer, kpc.
-
-    Example
-    -------
-    >>> round(float(velocity_unit(1e8, 0.2)), 6)
-    4.147731
-    """
-    return jnp.sqrt(G * rho_s) * R_half
 
 
 @dataclasses.dataclass(frozen=True)
@@ -377,8 +351,8 @@ def _dimensionless_one(recipe: Recipe, x):
 
     tracer, mass, anisotropy = recipe._build(x, fixed)
     out = projected_dispersions(recipe.grid, tracer, mass, anisotropy, config=recipe.config)
-    scale = math.sqrt(G)
-    return jnp.concatenate([jnp.log(out[QUANTITIES[q]] / scale) for q in recipe.quantities])
+    scale = math.sqrt(G)  # velocity_unit(rho_s=1, R_half=1) as a Python float, the engine's units
+    return jnp.concatenate([jnp.log(out[CARD_NAMES[q]] / scale) for q in recipe.quantities])
 
 
 def dimensionless_dispersions(recipe: Recipe, inputs, batch_size: int | None = None):
@@ -678,8 +652,8 @@ class _Parser:
     def quantities(self):
         table = self.table("outputs")
         qs = table.get("quantities")
-        if not isinstance(qs, list) or not qs or len(set(qs)) != len(qs) or any(q not in QUANTITIES for q in qs):
-            self.fail(f"[outputs] quantities must be distinct names from {list(QUANTITIES)}; got {qs!r}")
+        if not isinstance(qs, list) or not qs or len(set(qs)) != len(qs) or any(q not in CARD_NAMES for q in qs):
+            self.fail(f"[outputs] quantities must be distinct names from {list(CARD_NAMES)}; got {qs!r}")
         return tuple(qs)
 
     def output_dtype(self):
