@@ -6,7 +6,7 @@ Two phases (both resumable: finished candidates are kept in --workdir):
 
 * ``--train``: trains each candidate of :data:`CANDIDATES` for ``--minutes`` (short, on
   one shared training set: on a small CPU the ranking, not the last digit, is the point)
-  with :func:`dynamicall.train.training.fit`.
+  with :func:`dynamicall.train.training.train_network`.
 * ``--measure``: for each trained candidate (plus extra emulator folders given with
   ``--emulator``): median per-point and p99 per-profile max error on a fresh test set,
   median relative error of d ln sigma / d inputs on a fresh Jacobian set, and the cost
@@ -57,7 +57,7 @@ CANDIDATES = {
 def train(args):
     from dynamicall.train.dataset import read_dataset
     from dynamicall.train.recipe import load_recipe
-    from dynamicall.train.training import TrainSettings, fit, problem_from_recipe
+    from dynamicall.train.training import TrainSettings, problem_from_recipe, train_network
 
     recipe = load_recipe(RECIPE)
     data = pathlib.Path(args.data)
@@ -76,7 +76,7 @@ def train(args):
             continue
         settings = TrainSettings(batch_size=512, learning_rate=2e-3, max_epochs=1000, patience=12,
                                  plateau_patience=3, max_minutes=args.minutes, seed=0)
-        emu = fit(problem, (tr.inputs, tr.outputs), (va.inputs, va.outputs),
+        emu = train_network(problem, (tr.inputs, tr.outputs), (va.inputs, va.outputs),
                   dict(family="mlp", width=width, depth=depth, activation="silu"), out, settings=settings,
                   progress=False, log=lambda *a: None, baseline=baseline, n_components=k,
                   jacobian_data=None if not grad else (jac.inputs, jac.jacobian), grad_weight=grad)

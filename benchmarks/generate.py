@@ -63,7 +63,7 @@ def main():
     print(f"# {len(local)} local device(s) of kind {kind!r} ({local[0].platform}); "
           f"{os.cpu_count()} CPU core(s); float64 compute, {recipe.output_dtype} storage\n")
 
-    inputs = design.sample(recipe, n, recipe.split("train").seed, "sobol")
+    inputs = design.design_points(recipe, n, recipe.split("train").seed, "sobol")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for count in counts:

@@ -20,7 +20,7 @@ from dynamicall.jeans import sigma_los
 from dynamicall.profiles import Plummer, Zhao
 from dynamicall.train.generate import generate
 from dynamicall.train.recipe import load_recipe
-from dynamicall.train.training import TrainSettings, fit, problem_from_recipe
+from dynamicall.train.training import TrainSettings, problem_from_recipe, train_network
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "recipes" / "tiny.toml"
@@ -117,7 +117,7 @@ def test_an_interrupted_overwrite_leaves_the_old_emulator_whole(trained, tiny_se
 
     problem = problem_from_recipe(load_recipe(TINY))
     with pytest.raises(Stop):
-        fit(problem, (data.inputs[:128], data.outputs[:128]), (data.inputs[128:], data.outputs[128:]),
+        train_network(problem, (data.inputs[:128], data.outputs[:128]), (data.inputs[128:], data.outputs[128:]),
             dict(family="mlp", width=8, depth=1, activation="silu"), trained, overwrite=True,
             settings=TrainSettings(batch_size=32, max_epochs=2), progress=False, log=stop)
     assert _digest(trained) == before

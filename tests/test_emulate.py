@@ -28,7 +28,7 @@ from dynamicall.emulate.emulator import network_arrays
 from dynamicall.profiles import NFW, Dehnen, Plummer, Zhao
 from dynamicall.train.dataset import read_dataset
 from dynamicall.train.recipe import load_recipe, shipped_recipe_path
-from dynamicall.train.training import TrainSettings, fit, problem_from_recipe
+from dynamicall.train.training import TrainSettings, problem_from_recipe, train_network
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "data" / "reference_zhao_bvh_plummer.h5"
@@ -49,7 +49,7 @@ def reference():
 def trained(reference, tmp_path_factory):
     problem, (train, val) = reference
     out = tmp_path_factory.mktemp("emu") / "tiny"
-    fit(problem, train, val, TINY, out, settings=SETTINGS, progress=False, log=lambda *a: None)
+    train_network(problem, train, val, TINY, out, settings=SETTINGS, progress=False, log=lambda *a: None)
     return out
 
 
@@ -69,7 +69,7 @@ def test_interrupted_training_resumes_to_the_same_weights(reference, tmp_path):
     problem, (train, val) = reference
     train = (train[0][:1024], train[1][:1024])
     settings = TrainSettings(batch_size=128, max_epochs=4, steps_per_call=8, learning_rate=3e-3)
-    fit(problem, train, val, TINY, tmp_path / "whole", settings=settings, progress=False, log=lambda *a: None)
+    train_network(problem, train, val, TINY, tmp_path / "whole", settings=settings, progress=False, log=lambda *a: None)
 
     class Interrupt(Exception):
         pass
@@ -79,11 +79,11 @@ def test_interrupted_training_resumes_to_the_same_weights(reference, tmp_path):
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        fit(problem, train, val, TINY, tmp_path / "split", settings=settings, progress=False, log=stop_after_two)
+        train_network(problem, train, val, TINY, tmp_path / "split", settings=settings, progress=False, log=stop_after_two)
     # the state lives beside the (not yet written) emulator folder, never inside it
     assert (tmp_path / ".split.checkpoint" / "state.npz").is_file() and not (tmp_path / "split").exists()
     lines = []
-    fit(problem, train, val, TINY, tmp_path / "split", settings=settings, progress=False, log=lines.append)
+    train_network(problem, train, val, TINY, tmp_path / "split", settings=settings, progress=False, log=lines.append)
     assert lines[0].startswith("resuming from epoch 2")
     a, b = load(tmp_path / "whole"), load(tmp_path / "split")
     for key in a.arrays:
@@ -239,7 +239,7 @@ def test_cnn_emulator_trains_and_reuses_its_encoder(tmp_path):
     problem, X, Y = _variable_tracer_set(384, 0)
     arch = dict(family="cnn_mlp", n_profile=16, channels=[4, 8], kernel=3, n_features=6, width=32, depth=2,
                 activation="silu")
-    emu = fit(problem, (X[:320], Y[:320]), (X[320:], Y[320:]), arch, tmp_path / "cnn",
+    emu = train_network(problem, (X[:320], Y[:320]), (X[320:], Y[320:]), arch, tmp_path / "cnn",
               settings=TrainSettings(batch_size=64, max_epochs=3, steps_per_call=5), progress=False, log=lambda *a: None)
     history = emu.card["training"]["history"]
     assert history[-1]["val_loss"] < history[0]["val_loss"]
@@ -264,10 +264,10 @@ import json, sys
 import jax
 from dynamicall.train.dataset import read_dataset
 from dynamicall.train.recipe import load_recipe, shipped_recipe_path
-from dynamicall.train.training import TrainSettings, fit, problem_from_recipe
+from dynamicall.train.training import TrainSettings, problem_from_recipe, train_network
 data = read_dataset(sys.argv[1])
 problem = problem_from_recipe(load_recipe(shipped_recipe_path("zhao_bvh_plummer")))
-emu = fit(problem, (data.inputs[:1024], data.outputs[:1024]), (data.inputs[-512:], data.outputs[-512:]),
+emu = train_network(problem, (data.inputs[:1024], data.outputs[:1024]), (data.inputs[-512:], data.outputs[-512:]),
           dict(family="mlp", width=32, depth=2, activation="silu"), sys.argv[2],
           settings=TrainSettings(batch_size=128, max_epochs=2, steps_per_call=8, learning_rate=3e-3),
           progress=False, log=lambda *a: None)
@@ -281,7 +281,7 @@ def test_data_parallel_training_matches_one_device(reference, tmp_path):
     one-device run's up to float32 reduction order (relative 1e-4 after two epochs)."""
     problem, (train, val) = reference
     settings = TrainSettings(batch_size=128, max_epochs=2, steps_per_call=8, learning_rate=3e-3)
-    one = fit(problem, (train[0][:1024], train[1][:1024]), val, TINY, tmp_path / "d1", settings=settings,
+    one = train_network(problem, (train[0][:1024], train[1][:1024]), val, TINY, tmp_path / "d1", settings=settings,
               progress=False, log=lambda *a: None)
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
     done = subprocess.run([sys.executable, "-c", _PARALLEL, str(REFERENCE), str(tmp_path / "d2")], env=env,

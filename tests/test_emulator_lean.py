@@ -19,7 +19,7 @@ from dynamicall.profiles import Plummer, Zhao
 from dynamicall.train.dataset import read_dataset
 from dynamicall.train.generate import generate
 from dynamicall.train.recipe import dimensionless_dispersions, load_recipe, parse_recipe
-from dynamicall.train.training import TrainSettings, fit, problem_from_recipe
+from dynamicall.train.training import TrainSettings, problem_from_recipe, train_network
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "recipes" / "tiny.toml"
@@ -194,7 +194,7 @@ def test_other_baselines_and_pca_heads_train_and_predict_consistently(tmp_path, 
     recipe = load_recipe(TINY)
     generate(recipe, tmp_path / "t.h5", n=192, chunk=64, progress=False, jacobian=True)
     data = read_dataset(tmp_path / "t.h5")
-    emu = fit(problem_from_recipe(recipe), (data.inputs[:160], data.outputs[:160]),
+    emu = train_network(problem_from_recipe(recipe), (data.inputs[:160], data.outputs[:160]),
               (data.inputs[160:], data.outputs[160:]), dict(family="mlp", width=16, depth=2, activation="silu"),
               tmp_path / "emu", settings=TrainSettings(batch_size=32, max_epochs=3, learning_rate=3e-3),
               progress=False, log=lambda *a: None, baseline=baseline, n_components=components,

@@ -86,7 +86,7 @@ def test_generated_set_has_the_documented_layout_and_exact_values(tiny, referenc
     assert attrs["failures"] == 0 and attrs["failure_examples"] == []
     assert attrs["bounds"]["gamma"] == [0.0, 1.2]
     # rows are the design, in order, and the engine's values, bitwise
-    np.testing.assert_array_equal(data.inputs, design.sample(tiny, N, seed=11, kind="sobol"))
+    np.testing.assert_array_equal(data.inputs, design.design_points(tiny, N, seed=11, kind="sobol"))
     expected = jax.jit(jax.vmap(lambda x: dimensionless_dispersions(tiny, x)))(data.inputs)
     np.testing.assert_array_equal(data.outputs, np.asarray(expected))
     assert not partial_path(reference).exists()
@@ -313,7 +313,7 @@ def test_reference_set_in_data_is_the_shipped_recipes_test_split():
     test = recipe.split("test")
     assert (data.attrs["split"], data.attrs["seed"], data.attrs["design"]) == ("test", test.seed, test.design)
     assert 2000 <= len(data) <= 10000 and data.attrs["failures"] == 0
-    np.testing.assert_array_equal(data.inputs, design.sample(recipe, len(data), test.seed, test.design))
+    np.testing.assert_array_equal(data.inputs, design.design_points(recipe, len(data), test.seed, test.design))
     rows = np.arange(0, len(data), len(data) // 8)[:8]
     again = jax.jit(jax.vmap(lambda x: dimensionless_dispersions(recipe, x)))(data.inputs[rows])
     np.testing.assert_allclose(data.outputs[rows], np.asarray(again), rtol=0, atol=1e-12)

@@ -156,9 +156,9 @@ def test_fingerprint_ignores_comments_and_seeds_but_not_data(shipped):
 # ------------------------------------------------------------------ designs
 @pytest.mark.parametrize("kind", ["sobol", "lhs", "random"])
 def test_designs_are_seeded_reproducible_and_inside_the_box(shipped, kind):
-    a = design.sample(shipped, 256, seed=4, kind=kind)
-    np.testing.assert_array_equal(a, design.sample(shipped, 256, seed=4, kind=kind))
-    assert not np.array_equal(a, design.sample(shipped, 256, seed=5, kind=kind))
+    a = design.design_points(shipped, 256, seed=4, kind=kind)
+    np.testing.assert_array_equal(a, design.design_points(shipped, 256, seed=4, kind=kind))
+    assert not np.array_equal(a, design.design_points(shipped, 256, seed=5, kind=kind))
     lo = np.array([s.low for s in shipped.inputs])
     hi = np.array([s.high for s in shipped.inputs])
     assert a.shape == (256, 8) and np.all((a >= lo) & (a <= hi))
@@ -166,15 +166,15 @@ def test_designs_are_seeded_reproducible_and_inside_the_box(shipped, kind):
 
 @pytest.mark.parametrize("kind", ["sobol", "random"])
 def test_sequence_designs_are_prefix_stable(shipped, kind):
-    """sample(n) is the first n rows of sample(n') (so a small reference set is the start
+    """design_points(n) is the first n rows of design_points(n') (so a small reference set is the start
     of the full one), across the Sobol' block boundaries."""
-    big = design.sample(shipped, 5000, seed=9, kind=kind)
-    np.testing.assert_array_equal(design.sample(shipped, 1500, seed=9, kind=kind), big[:1500])
+    big = design.design_points(shipped, 5000, seed=9, kind=kind)
+    np.testing.assert_array_equal(design.design_points(shipped, 1500, seed=9, kind=kind), big[:1500])
 
 
 def test_lhs_has_one_point_per_stratum_in_every_input(shipped):
     n = 200
-    x = design.sample(shipped, n, seed=2, kind="lhs")
+    x = design.design_points(shipped, n, seed=2, kind="lhs")
     for j, spec in enumerate(shipped.inputs):
         strata = np.floor((x[:, j] - spec.low) / (spec.high - spec.low) * n).astype(int)
         assert sorted(strata) == list(range(n)), spec.name
@@ -188,8 +188,8 @@ def test_scrambled_sobol_is_more_uniform_than_iid(shipped):
     lo = np.array([s.low for s in shipped.inputs])
     hi = np.array([s.high for s in shipped.inputs])
     unit = lambda x: (x - lo) / (hi - lo)  # noqa: E731
-    d_sobol = qmc.discrepancy(unit(design.sample(shipped, 1024, seed=1, kind="sobol")))
-    d_iid = qmc.discrepancy(unit(design.sample(shipped, 1024, seed=1, kind="random")))
+    d_sobol = qmc.discrepancy(unit(design.design_points(shipped, 1024, seed=1, kind="sobol")))
+    d_iid = qmc.discrepancy(unit(design.design_points(shipped, 1024, seed=1, kind="random")))
     assert d_sobol < 0.5 * d_iid
 
 
@@ -197,14 +197,14 @@ def test_log_uniform_prior_is_uniform_in_the_logarithm():
     text = _edit((RECIPES / "tiny.toml").read_text(), 'r_s = "10**log10_rs"', 'r_s = "rs"')
     text = _edit(text, 'name = "log10_rs"\nrange = [-0.5, 1.0]', 'name = "rs"\nrange = [0.1, 100.0]\nprior = "log-uniform"')
     recipe = parse_recipe(text)
-    x = design.sample(recipe, 1024, seed=3, kind="sobol")[:, 0]
+    x = design.design_points(recipe, 1024, seed=3, kind="sobol")[:, 0]
     counts = np.histogram(np.log10(x), bins=8, range=(-1, 2))[0]
     assert np.all(counts == 128)  # a power-of-two Sobol' prefix fills equal strata exactly
 
 
 def test_constraints_are_honoured_and_n_rows_delivered(stars):
     for kind in ("sobol", "lhs", "random"):
-        x = design.sample(stars, 300, seed=8, kind=kind)
+        x = design.design_points(stars, 300, seed=8, kind=kind)
         assert x.shape == (300, 4)
         assert np.all(x[:, 3] - 0.5 * x[:, 1] <= 0.0), kind
     # the constraint really rejects part of the box
@@ -223,8 +223,8 @@ def test_replacements_are_keyed_by_seed_row_and_attempt(stars):
 
 def test_bad_sampling_arguments_raise(shipped):
     with pytest.raises(ValueError, match="kind must be one of"):
-        design.sample(shipped, 10, seed=1, kind="grid")
+        design.design_points(shipped, 10, seed=1, kind="grid")
     with pytest.raises(ValueError, match="n must be a positive integer"):
-        design.sample(shipped, 0, seed=1)
+        design.design_points(shipped, 0, seed=1)
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
-        design.sample(shipped, 10, seed=-1)
+        design.design_points(shipped, 10, seed=-1)

@@ -19,7 +19,7 @@ from dynamicall.emulate import OutOfDomainError, available, load
 from dynamicall.emulate.validation import FLOORS, error_statistics, meets_floors
 from dynamicall.jeans import sigma_los
 from dynamicall.profiles import NFW, Plummer, Zhao
-from dynamicall.train.design import sample
+from dynamicall.train.design import design_points
 from dynamicall.train.recipe import parse_recipe
 from dynamicall.train.validate import exact_outputs
 
@@ -70,7 +70,7 @@ def test_v2_reports_its_gradient_accuracy_and_keeps_the_advertised_domain():
 @pytest.mark.slow
 def test_fresh_independent_sample_meets_the_floors(emulator):
     recipe = parse_recipe(emulator.problem["recipe"])
-    inputs = sample(recipe, 512, seed=777, kind="random")
+    inputs = design_points(recipe, 512, seed=777, kind="random")
     exact = exact_outputs(recipe, inputs, progress=False)
     stats = error_statistics(np.asarray(emulator.predict_log(inputs)).reshape(exact.shape), exact)
     assert meets_floors(stats), json.dumps(stats, indent=1)

@@ -44,7 +44,7 @@ def run(args) -> int:
     from .._durable import OutputExistsError, is_nonempty_folder
     from ..train.dataset import read_dataset
     from ..train.recipe import load_recipe
-    from ..train.training import TrainSettings, fit, problem_from_recipe, split_holdout
+    from ..train.training import TrainSettings, problem_from_recipe, split_holdout, train_network
 
     out = pathlib.Path(args.out)
     if is_nonempty_folder(out) and not args.overwrite:
@@ -96,7 +96,7 @@ def run(args) -> int:
                       dataset_content_hash=", ".join(str(d.attrs.get("content_hash")) for d in sets),
                       validation_set=val_source, engine=sets[0].attrs.get("engine_version"))
     try:
-        emulator = fit(problem_from_recipe(recipe), (x_train, y_train), (x_val, y_val), architecture, out,
+        emulator = train_network(problem_from_recipe(recipe), (x_train, y_train), (x_val, y_val), architecture, out,
                        settings=settings, name=args.name, provenance=provenance, progress=not args.quiet,
                        overwrite=args.overwrite, baseline=args.baseline, n_components=args.pca,
                        jacobian_data=jacobian_data, grad_weight=args.grad_weight, grad_batch=args.grad_batch,

@@ -8,8 +8,11 @@ The network learns ``ln sigma~ - b`` with
 in the dimensionless units of the training recipes (lengths in R_half, densities in rho_s,
 G = 1), where M~ is the enclosed mass of the Zhao halo (plus the stars' Plummer mass when
 the emulator has that input). Removing this baseline takes out the large dynamic range of
-the dispersion across the domain and its main radial trend, which cut every error
-percentile about threefold in a prototype (see /work/shared/NOTES.md). Only its smoothness
+the dispersion across the domain and its main radial trend. In a prototype (the 8-input
+Zhao + Baes-Van Hese problem on 32 radii, a 4x256 SiLU MLP trained for 12 CPU minutes on
+~0.5M Sobol profiles) predicting ln sigma minus this baseline instead of ln sigma cut every
+error percentile about threefold: median per-point error 0.033 % against 0.10 %, 99th
+percentile of the per-profile maximum 0.41 % against 1.17 %. Only its smoothness
 matters, not its accuracy: it is a fixed, differentiable function of the inputs, evaluated
 the same way in training and in use. The mass is a cumulative quadrature on a coarse grid
 in ln r (step 0.3, ~50 density evaluations, one small matrix product), reusing the Jeans

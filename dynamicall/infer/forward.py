@@ -21,11 +21,67 @@ Example
 from __future__ import annotations
 
 import os
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ..jeans import JeansConfig, log_grid, projected_dispersions
 from ..quantities import DISPERSIONS, dispersion_names
+
+
+@runtime_checkable
+class EmulatorContract(Protocol):
+    """What :class:`EmulatorForward` needs from an emulator object (the contract
+    :class:`dynamicall.emulate.Emulator` and test doubles fulfil).
+
+    Optional: ``quantities`` (card names, default ``("log_sigma_los",)``),
+    ``projected_dispersions`` (for proper motions), ``predictor`` (the lean path) and
+    ``name``.
+
+    Example
+    -------
+    >>> from dynamicall.emulate import load
+    >>> isinstance(load("zhao_bvh_plummer"), EmulatorContract)
+    True
+    >>> missing_members(object(), EmulatorContract)
+    ['R_range', 'bounds', 'domain_penalty', 'features', 'input_names', 'sigma_los', 'with_on_domain']
+    """
+
+    #: Names of the dimensionless inputs, in order.
+    input_names: tuple
+    #: ``{input name: (low, high)}``: the domain the emulator was trained on.
+    bounds: dict
+
+    def sigma_los(self, R, tracer, mass, anisotropy):
+        """Line-of-sight dispersion (km/s) at projected radii ``R`` (kpc)."""
+
+    def features(self, tracer, mass, anisotropy):
+        """The dimensionless inputs of a (tracer, mass, anisotropy) triple; raises
+        TypeError or ValueError for a model the emulator cannot represent."""
+
+    def R_range(self, tracer):
+        """(R_min, R_max) in kpc covered by the emulator's grid for this tracer."""
+
+    def domain_penalty(self, tracer, mass, anisotropy):
+        """Smooth log-density penalty (<= 0, 0 inside the domain)."""
+
+    def with_on_domain(self, mode):
+        """A copy answering out-of-domain inputs with ``mode`` ("raise", "warn", "penalty")."""
+
+
+def missing_members(obj, protocol) -> list:
+    """Names of the members of ``protocol`` (a :class:`typing.Protocol`) that ``obj`` lacks,
+    sorted (``isinstance`` only says yes or no).
+
+    Example
+    -------
+    >>> missing_members(ExactForward(), EmulatorContract)
+    ['bounds', 'domain_penalty', 'features', 'input_names', 'sigma_los', 'with_on_domain']
+    """
+    members = set(getattr(protocol, "__annotations__", {}))
+    members |= {name for name, value in vars(protocol).items()
+                if callable(value) and not name.startswith("_")}
+    return sorted(name for name in members if not hasattr(obj, name))
 
 
 class ExactForward:
@@ -90,20 +146,17 @@ class EmulatorForward:
 
     Parameters
     ----------
-    emulator : object
-        Anything with the emulator protocol (:class:`dynamicall.emulate.Emulator`):
-        ``sigma_los``, ``quantities``,
-        ``input_names``, ``bounds``, ``features``, ``R_range``, ``with_on_domain``,
-        ``domain_penalty``.
+    emulator : EmulatorContract
+        Anything with the emulator protocol :class:`EmulatorContract`
+        (:class:`dynamicall.emulate.Emulator` has it).
     name : str, optional
         Name shown in outputs (default: the emulator's ``name`` attribute).
     """
 
     is_emulator = True
 
-    def __init__(self, emulator, name: str | None = None):
-        missing = [a for a in ("sigma_los", "input_names", "bounds", "features", "R_range",
-                               "domain_penalty", "with_on_domain") if not hasattr(emulator, a)]
+    def __init__(self, emulator: EmulatorContract, name: str | None = None):
+        missing = missing_members(emulator, EmulatorContract)
         if missing:
             raise TypeError(
                 f"forward model {type(emulator).__name__} lacks {missing} of the emulator protocol"

@@ -5,8 +5,8 @@ unit cube, are mapped to the inputs by each input's prior (uniform or log-unifor
 its range) and are kept only if they satisfy the recipe's constraints (rejection).
 
 * ``"sobol"``: a scrambled Sobol' sequence (Owen scrambling seeded by ``seed``), drawn in
-  power-of-two blocks; the accepted points in sequence order. ``sample(n)`` is the prefix
-  of ``sample(n')`` for n < n'.
+  power-of-two blocks; the accepted points in sequence order. ``design_points(n)`` is the prefix
+  of ``design_points(n')`` for n < n'.
 * ``"random"``: i.i.d. uniform points from ``numpy.random.default_rng(seed)``; also
   prefix-stable. The natural design for held-out validation and test sets.
 * ``"lhs"``: a Latin hypercube of M >= n points (M = n without constraints; otherwise the
@@ -21,8 +21,8 @@ Example
 -------
 >>> from dynamicall.train.recipe import load_recipe, shipped_recipe_path
 >>> recipe = load_recipe(shipped_recipe_path("zhao_bvh_plummer"))
->>> x = sample(recipe, 8, seed=1)
->>> x.shape, bool((x == sample(recipe, 8, seed=1)).all())
+>>> x = design_points(recipe, 8, seed=1)
+>>> x.shape, bool((x == design_points(recipe, 8, seed=1)).all())
 ((8, 8), True)
 """
 
@@ -124,7 +124,7 @@ def _check_accepts(recipe: Recipe, seed: int):
                          "random points of the input box; check their signs and bounds")
 
 
-def sample(recipe: Recipe, n: int, seed: int, kind: str = "sobol") -> np.ndarray:
+def design_points(recipe: Recipe, n: int, seed: int, kind: str = "sobol") -> np.ndarray:
     """``n`` input vectors of a design over the recipe's box, constraints applied.
 
     Parameters
@@ -146,8 +146,8 @@ def sample(recipe: Recipe, n: int, seed: int, kind: str = "sobol") -> np.ndarray
     -------
     >>> from dynamicall.train.recipe import load_recipe, shipped_recipe_path
     >>> recipe = load_recipe(shipped_recipe_path("zhao_bvh_plummer"))
-    >>> a = sample(recipe, 100, seed=3, kind="sobol")
-    >>> bool((sample(recipe, 10, seed=3) == a[:10]).all())   # prefix-stable
+    >>> a = design_points(recipe, 100, seed=3, kind="sobol")
+    >>> bool((design_points(recipe, 10, seed=3) == a[:10]).all())   # prefix-stable
     True
     """
     if kind not in DESIGNS:

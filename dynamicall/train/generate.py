@@ -1,7 +1,7 @@
 """Resumable, chunked generation of training sets with the exact Jeans engine.
 
 The rows of a set are fixed before any work: row i holds the i-th point of the design
-(:func:`dynamicall.train.design.sample`). Rows are computed in chunks of ``chunk`` rows;
+(:func:`dynamicall.train.design.design_points`). Rows are computed in chunks of ``chunk`` rows;
 each finished chunk is written to its own file in ``OUT.partial/`` by an atomic rename,
 so a chunk is either complete on disk or absent. Killing the run (even ``kill -9``) loses
 at most the chunks in flight; running the same command again computes only the missing
@@ -486,7 +486,7 @@ def _generate_locked(recipe, sampled, out, folder, split, n, seed, kind, chunk, 
     joiner = _Joiner(out, recipe, n, n_chunks, folder, done, jacobian) if count == 1 else None
     try:
         if mine.size:
-            inputs = design.sample(sampled, n, seed, kind)
+            inputs = design.design_points(sampled, n, seed, kind)
             computer = _ChunkComputer(recipe, seed, chunk, mesh, batch or distributed.default_batch(mesh),
                                       compute, max_attempts, jacobian, sampled)
             report.setup_s = time.perf_counter() - t_start

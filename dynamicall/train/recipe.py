@@ -119,8 +119,9 @@ class Constraint:
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelSpec:
-    """A model family and its parameters: ``("fixed", value)``, ``("input", index)`` or
+class RecipeModel:
+    """One model of a recipe (tracer, halo, stars or anisotropy): its family and how each
+    parameter is set from the inputs: ``("fixed", value)``, ``("input", index)`` or
     ``("pow10", index)`` for each parameter name."""
 
     family: str
@@ -149,8 +150,8 @@ class Recipe:
     inputs : tuple of InputSpec
         The inputs in order (the columns of the ``inputs`` dataset).
     constraints : tuple of Constraint
-    tracer, halo, anisotropy : ModelSpec
-    stars : ModelSpec or None
+    tracer, halo, anisotropy : RecipeModel
+    stars : RecipeModel or None
         Stellar mass added to the halo (the tracer's family, same shape).
     grid : numpy.ndarray
         Output radii R / R_half (log-spaced).
@@ -171,10 +172,10 @@ class Recipe:
     text: str
     inputs: tuple
     constraints: tuple
-    tracer: ModelSpec
-    halo: ModelSpec
-    anisotropy: ModelSpec
-    stars: ModelSpec | None
+    tracer: RecipeModel
+    halo: RecipeModel
+    anisotropy: RecipeModel
+    stars: RecipeModel | None
     grid: np.ndarray
     quantities: tuple
     output_dtype: str
@@ -267,7 +268,7 @@ class Recipe:
         return self._build(jnp.asarray(x), fixed=lambda value, x: value)
 
     def _build(self, x, fixed):
-        def make(spec: ModelSpec, registry):
+        def make(spec: RecipeModel, registry):
             kwargs = {}
             for pname, (kind, payload) in spec.params:
                 if kind == "fixed":
@@ -611,7 +612,7 @@ class _Parser:
                 params.append((pname, ("pow10" if pow10 else "input", index[match.group(1)])))
             else:
                 params.append((pname, ("fixed", self.number(value, where))))
-        return ModelSpec(family, tuple(params))
+        return RecipeModel(family, tuple(params))
 
     def constraints(self, index):
         entries = self.doc.get("constraints", [])

@@ -282,10 +282,12 @@ def load_checkpoint(folder: pathlib.Path, params, opt_state):
 
 
 # ------------------------------------------------------------------ the loop
-def fit(problem: dict, train, val, architecture: dict, out_dir, *, settings: TrainSettings = TrainSettings(),
-        name: str | None = None, provenance: dict | None = None, progress: bool = True,
-        log=print, overwrite: bool = False, baseline: str = "quadrature", n_components: int = 0,
-        jacobian_data=None, grad_weight: float = 0.0, grad_batch: int = 64, val_jacobian=None) -> Emulator:
+def train_network(problem: dict, train, val, architecture: dict, out_dir, *,
+                  settings: TrainSettings = TrainSettings(), name: str | None = None,
+                  provenance: dict | None = None, progress: bool = True, log=print,
+                  overwrite: bool = False, baseline: str = "quadrature", n_components: int = 0,
+                  jacobian_data=None, grad_weight: float = 0.0, grad_batch: int = 64,
+                  val_jacobian=None) -> Emulator:
     """Train an emulator and write it (card.json + weights.npz) to ``out_dir``.
 
     Parameters

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 
 from ..emulate.validation import error_statistics, record_validation
-from .design import sample
+from .design import design_points
 from .recipe import dimensionless_dispersions, parse_recipe
 
 
@@ -86,7 +86,7 @@ def validate(emulator, n: int = 4096, seed: int | None = None, design: str = "ra
     recipe = parse_recipe(emulator.problem["recipe"], source=f"{emulator.name}/card.json")
     if seed is None:
         seed = recipe.split("test").seed + 1 if "test" in recipe.splits else 987654321
-    inputs = sample(recipe, n, seed, kind=design)
+    inputs = design_points(recipe, n, seed, kind=design)
     t0 = time.perf_counter()
     exact = exact_outputs(recipe, inputs, progress=progress)
     t_exact = time.perf_counter() - t0
