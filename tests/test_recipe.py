@@ -228,3 +228,27 @@ def test_bad_sampling_arguments_raise(shipped):
         design.design_points(shipped, 0, seed=1)
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         design.design_points(shipped, 10, seed=-1)
+
+
+def test_one_home_for_names():
+    """The recipe file reader and the quantity names each have one definition: the
+    recipe module re-exports the reader, and recipes, emulators and fits share one map
+    of card names to dispersions and one velocity unit; the emulator contract names what
+    an emulator object lacks."""
+    from dynamicall import quantities
+    from dynamicall.infer.forward import EmulatorForward
+    from dynamicall.train import recipe, recipe_file
+
+    assert recipe.load_recipe is recipe_file.load_recipe
+    assert recipe.parse_recipe is recipe_file.parse_recipe
+    assert recipe.velocity_unit is quantities.velocity_unit
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        recipe.no_such_name
+    fake = type("Fake", (), {"quantities": ("log_sigma_pmr",), "input_names": (), "bounds": {},
+                             "sigma_los": None, "features": None, "R_range": None,
+                             "domain_penalty": None,
+                             "with_on_domain": lambda self, mode: self})()
+    assert EmulatorForward(fake).quantities == ("pm_radial",)
+    del type(fake).features
+    with pytest.raises(TypeError, match=r"lacks \['features'\] of the emulator protocol"):
+        EmulatorForward(fake)

@@ -22,7 +22,7 @@ def run(args) -> int:
     jax.config.update("jax_enable_x64", True)  # training sets are computed in float64
 
     from ..train.generate import generate
-    from ..train.recipe import load_recipe
+    from ..train.recipe_file import load_recipe
 
     try:
         recipe = load_recipe(args.recipe)

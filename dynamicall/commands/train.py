@@ -43,7 +43,7 @@ def run(args) -> int:
 
     from .._durable import OutputExistsError, is_nonempty_folder
     from ..train.dataset import read_dataset
-    from ..train.recipe import load_recipe
+    from ..train.recipe_file import load_recipe
     from ..train.training import TrainSettings, problem_from_recipe, split_holdout, train_network
 
     out = pathlib.Path(args.out)

@@ -48,7 +48,8 @@ import jax
 import numpy as np
 
 from . import dataset, design, distributed
-from .recipe import Recipe, _dimensionless_one, load_recipe
+from .recipe import Recipe, _dimensionless_one
+from .recipe_file import load_recipe
 
 _CHUNK_FILE = re.compile(r"^chunk_(\d{6})\.h5$")
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..emulate.validation import error_statistics, record_validation
 from .design import design_points
-from .recipe import dimensionless_dispersions, parse_recipe
+from .recipe import dimensionless_dispersions
+from .recipe_file import parse_recipe
 
 
 def exact_outputs(recipe, inputs, chunk: int = 2048, progress: bool = True):
