@@ -147,7 +147,7 @@ def turning_points(mass, energy, L):
     >>> p = Plummer(m_tot=1e10, r_s=1.0)
     >>> r = 2.0; v_c = float(p.circular_velocity(r))
     >>> E = float(p.potential(r)) + 0.5 * v_c**2
-    >>> [round(float(x), 8) for x in turning_points(p, E, r * v_c)]
+    >>> [round(float(x), 6) for x in turning_points(p, E, r * v_c)]
     [2.0, 2.0]
     """
     _check_potential(mass)

@@ -158,6 +158,19 @@ def _unit_vectors(n, rng):
 
 
 # --------------------------------------------------------------------------- positions
+def _sampling_setup(tracer, n, seed, caller: str):
+    """Checked (n, random generator, concrete scale radius) of a radius sampler."""
+    if not isinstance(tracer, Profile):
+        raise TypeError(f"tracer must be a Profile, got {type(tracer).__name__}")
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"n must be >= 0; got {n}")
+    scale = concrete_value(tracer.scale_radius)
+    if scale is None:
+        raise ValueError(f"{caller} needs concrete tracer parameters")
+    return n, _rng(seed), scale
+
+
 def sample_radii(tracer, n: int, seed=0, *, r_max=None):
     """3D radii (kpc) drawn from the tracer's enclosed-mass profile (inverse CDF).
 
@@ -183,15 +196,7 @@ def sample_radii(tracer, n: int, seed=0, *, r_max=None):
     >>> bool(abs(np.median(r) / 1.3048 - 1) < 0.05)  # half-mass radius of Plummer
     True
     """
-    if not isinstance(tracer, Profile):
-        raise TypeError(f"tracer must be a Profile, got {type(tracer).__name__}")
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be >= 0; got {n}")
-    rng = _rng(seed)
-    scale = concrete_value(tracer.scale_radius)
-    if scale is None:
-        raise ValueError("sample_radii needs concrete tracer parameters")
+    n, rng, scale = _sampling_setup(tracer, n, seed, "sample_radii")
     if r_max is None:
         if not tracer.has_finite_mass():
             raise ValueError(f"{type(tracer).__name__} has infinite mass: give r_max (kpc) to truncate it")
@@ -253,15 +258,7 @@ def sample_projected_radii(tracer, n: int, seed=0, *, R_max=None):
     >>> bool(abs(np.median(R) / 0.25 - 1) < 0.05)  # Plummer's R_half is its scale radius
     True
     """
-    if not isinstance(tracer, Profile):
-        raise TypeError(f"tracer must be a Profile, got {type(tracer).__name__}")
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be >= 0; got {n}")
-    rng = _rng(seed)
-    scale = concrete_value(tracer.scale_radius)
-    if scale is None:
-        raise ValueError("sample_projected_radii needs concrete tracer parameters")
+    n, rng, scale = _sampling_setup(tracer, n, seed, "sample_projected_radii")
     if R_max is not None:
         R_max = float(to_kpc(R_max))
         if not R_max > 0:

@@ -430,7 +430,7 @@ def test_forecast_errors_are_one_line(args, message, capsys):
 @pytest.mark.parametrize("args, message", [
     (["mock", "--R-half", "3 km/s"], "is not a length"),
     (["mock", "--r-half", "3kms"], "cannot read '3kms' as a length"),
-    (["mock", "--m200", "1e9", "--anisotropy", "om"], "--anisotropy om needs --r-a"),
+    (["mock", "--m200", "1e9", "--anisotropy", "om"], "--anisotropy osipkov-merritt needs --r-a"),
     (["mock"], "--halo nfw needs its parameters"),
     (["mock", "--halo-param", "rho_s"], "--halo-param takes NAME=VALUE"),
     (["mock", "--halo", "none"], "--halo none needs a self-gravitating tracer"),

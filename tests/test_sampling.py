@@ -211,7 +211,7 @@ def test_one_registry_of_names_for_fit_and_mock():
     from dynamicall.registry import lookup, names
 
     assert names("profile") == ["plummer", "hernquist", "dehnen", "nfw", "zhao", "einasto", "burkert",
-                                "core-nfw"]
+                                "core-nfw", "sersic", "exponential", "king", "tabulated"]
     assert names("anisotropy") == ["constant", "osipkov-merritt", "baes-van-hese"]
     for name in ("core-nfw", "CoreNFW", "corenfw", "baes-van-hese", "bvh", "om", "NFW"):
         lookup(name)

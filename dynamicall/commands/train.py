@@ -11,7 +11,7 @@ import sys
 
 
 def _fail(message: str) -> int:
-    print(f"dynamicall train: {message}", file=sys.stderr)
+    print(f"dynamicall train: error: {message}", file=sys.stderr)
     return 2
 
 
@@ -72,7 +72,9 @@ def run(args) -> int:
             if val_jac.jacobian is None:
                 raise ValueError(f"--val-jacobian {args.val_jacobian} holds no Jacobian (generate it with --jacobian)")
     except (OSError, ValueError, KeyError) as err:
-        return _fail(str(err))
+        from ..cli import one_line
+
+        return _fail(one_line(err))
     inputs = np.concatenate([d.inputs for d in sets])
     outputs = np.concatenate([d.outputs for d in sets])
     with_jac = [d for d in sets if d.jacobian is not None]

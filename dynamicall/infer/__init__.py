@@ -16,6 +16,8 @@ object                                  what it does
 :func:`write_outputs`                   summary.json, samples.h5 (+ ArviZ), plots
 :func:`fisher_matrix`                   expected Fisher information of a survey design
 :class:`SurveyDesign`                   stars: number, radial distribution, errors
+:func:`prior_precision`,                 the information the fit's priors carry (forecasts
+:func:`stars_for_target`                 include it by default); stars for a target error
 :func:`crlb`, :func:`crlb_uncertainties`,  Cramer-Rao bounds, 1 sigma errors, draws
 :func:`crlb_error_samples`
 ======================================  ==================================================
@@ -27,7 +29,6 @@ Nothing here changes global state: choose float64 yourself with
 from .derived import DERIVED, derived_quantities, derived_values
 from .fisher import (
     FisherMatrix,
-    SurveyDesign,
     crlb,
     crlb_error_samples,
     crlb_uncertainties,
@@ -35,7 +36,10 @@ from .fisher import (
     expected_log_likelihood,
     fisher_matrix,
     forecast,
+    prior_curvature,
+    prior_precision,
     prior_standard_deviations,
+    stars_for_target,
 )
 from .forward import EmulatorForward, ExactForward, resolve_forward
 from .models import KinematicModel
@@ -43,6 +47,7 @@ from .optimize import OptimizeResult, optimize
 from .outputs import format_summary, load_samples, summarize, to_inference_data, write_outputs
 from .run import FitResult, fit, sample
 from .spec import ModelSpec
+from .survey import SurveyDesign
 
 __all__ = [
     "DERIVED",
@@ -67,9 +72,12 @@ __all__ = [
     "format_summary",
     "load_samples",
     "optimize",
+    "prior_curvature",
+    "prior_precision",
     "prior_standard_deviations",
     "resolve_forward",
     "sample",
+    "stars_for_target",
     "summarize",
     "to_inference_data",
     "write_outputs",

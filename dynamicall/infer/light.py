@@ -148,7 +148,7 @@ def light_from_catalog(meta, *, marginalise: bool = False, source: str = "catalo
     if hasattr(meta, "meta") and hasattr(meta, "R_half"):
         R_half = meta.R_half
         meta = meta.meta
-    from .priors import _key
+    from ..registry import key as _key
 
     family = _get(meta, "tracer")
     if family is None:
