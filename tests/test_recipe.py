@@ -236,7 +236,7 @@ def test_one_home_for_names():
     of card names to dispersions and one velocity unit; the emulator contract names what
     an emulator object lacks."""
     from dynamicall import quantities
-    from dynamicall.infer.forward import EmulatorForward
+    from dynamicall.infer.forward import EmulatorForward, ForwardModel, missing_members, resolve_forward
     from dynamicall.train import recipe, recipe_file
 
     assert recipe.load_recipe is recipe_file.load_recipe
@@ -249,6 +249,9 @@ def test_one_home_for_names():
                              "domain_penalty": None,
                              "with_on_domain": lambda self, mode: self})()
     assert EmulatorForward(fake).quantities == ("pm_radial",)
+    # both forward models fulfil the contract the likelihoods call
+    assert missing_members(resolve_forward("exact"), ForwardModel) == []
+    assert missing_members(EmulatorForward(fake), ForwardModel) == []
     del type(fake).features
     with pytest.raises(TypeError, match=r"lacks \['features'\] of the emulator protocol"):
         EmulatorForward(fake)

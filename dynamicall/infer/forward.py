@@ -30,6 +30,44 @@ from ..quantities import DISPERSIONS, dispersion_names
 
 
 @runtime_checkable
+class ForwardModel(Protocol):
+    """The forward-model contract the likelihoods and the Fisher forecast call:
+    :class:`ExactForward` and :class:`EmulatorForward` fulfil it, and
+    :func:`resolve_forward` returns one.
+
+    Example
+    -------
+    >>> isinstance(resolve_forward("exact"), ForwardModel)
+    True
+    """
+
+    #: Name shown in outputs ("exact" or the emulator's name).
+    name: str
+    #: Dispersion names it can compute (see :data:`dynamicall.quantities.DISPERSIONS`).
+    quantities: tuple
+    #: Whether it is an emulator (with a domain) rather than the exact engine.
+    is_emulator: bool
+
+    def dispersions(self, R, tracer, mass, anisotropy, quantities=("los",)):
+        """Projected dispersions (km/s) at concrete radii ``R`` (kpc), as a dict."""
+
+    def log_penalty(self, tracer, mass, anisotropy):
+        """Domain penalty added to the log density (None: no domain)."""
+
+    def prepare(self, R, tracer, quantities=("los",)):
+        """A lean ``f(mass, anisotropy)`` for fixed radii and tracer, or None."""
+
+    def R_range(self, tracer):
+        """(R_min, R_max) in kpc the forward model covers."""
+
+    def check(self, tracer, mass, anisotropy, quantities):
+        """Raise ValueError if the model cannot be computed."""
+
+    def describe(self) -> dict:
+        """JSON-able description for outputs."""
+
+
+@runtime_checkable
 class EmulatorContract(Protocol):
     """What :class:`EmulatorForward` needs from an emulator object (the contract
     :class:`dynamicall.emulate.Emulator` and test doubles fulfil).
@@ -230,7 +268,7 @@ def evaluation_grid(R, R_range, n: int) -> np.ndarray:
     return log_grid(lo, hi, n)
 
 
-def resolve_forward(forward="exact"):
+def resolve_forward(forward="exact") -> ForwardModel:
     """The forward model for ``forward``.
 
     Parameters
@@ -242,7 +280,8 @@ def resolve_forward(forward="exact"):
 
     Returns
     -------
-    ExactForward or EmulatorForward
+    ForwardModel
+        An :class:`ExactForward` or an :class:`EmulatorForward`.
 
     Example
     -------
