@@ -159,6 +159,7 @@ def test_gradient_weight_needs_a_jacobian_set(tiny_set, tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_gradient_loss_trains_and_reports_gradient_accuracy(tiny_set, tiny_jacobian_set, tmp_path, capsys):
     out = tmp_path / "emu"
     code, err = _run(capsys, "train", TINY, "--data", tiny_set, "--data", tiny_jacobian_set, "--grad-weight", "0.1",

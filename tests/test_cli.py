@@ -26,6 +26,7 @@ def test_every_command_module_is_a_command_with_help():
         assert "--debug" in command.format_help(), name
 
 
+@pytest.mark.slow
 def test_demo_runs(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out

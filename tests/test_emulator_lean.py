@@ -173,6 +173,7 @@ def test_a_guard_band_outside_the_physical_range_is_refused():
     assert parse_recipe(fixed).train_bounds["beta_c"] == (-0.6, 0.99)
 
 
+@pytest.mark.slow
 def test_jacobian_set_matches_finite_differences(tmp_path):
     recipe = load_recipe(TINY)
     generate(recipe, tmp_path / "j.h5", n=16, chunk=16, progress=False, jacobian=True)
@@ -189,6 +190,7 @@ def test_jacobian_set_matches_finite_differences(tmp_path):
         np.testing.assert_allclose(data.jacobian[:4, :, j], fd, atol=1e-8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("baseline,components", [("closed_form", 4), ("none", 0)])
 def test_other_baselines_and_pca_heads_train_and_predict_consistently(tmp_path, baseline, components):
     recipe = load_recipe(TINY)

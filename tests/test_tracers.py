@@ -111,6 +111,7 @@ def radial_derivatives(p, r):
     return jax.vmap(jax.jacfwd(lambda x: jnp.stack([p.mass(x), p.potential(x)])))(r).T
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [0.5, 1.0, 3.0, 10.0])
 def test_sersic_mass_potential_identities(n):
     """dM/dr = 4 pi r^2 rho, dPhi/dr = G M / r^2, M(r) vs adaptive quadrature, limits."""
@@ -254,6 +255,7 @@ def test_engine_dispersions_with_king_tracer():
     assert_allclose(got[:2], ref[:2], rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_engine_gradient_in_tracer_parameters():
     """grad of sigma_los with respect to R_e and n (through the deprojection) vs finite
     differences."""
@@ -298,6 +300,7 @@ def test_tabulated_bad_input():
 
 
 # ------------------------------------------------------------------ mocks, specs
+@pytest.mark.slow
 def test_mock_with_a_sersic_tracer():
     from dynamicall.mock import mock_catalog, sample_radii
 
