@@ -11,7 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from ..interpolate import interpolation_matrix as _uniform_interpolation_matrix
 from ..jeans import interp_loglog
+from ..jeans.api import _radii as _engine_radii
 from ..quantities import CARD_NAMES
 from ..units import to_kpc
 from . import files
@@ -111,30 +113,17 @@ def interpolation_matrix(grid, targets, order: int = 4) -> np.ndarray:
     True
     """
     s = np.log(np.asarray(grid, dtype=float))
-    t = np.log(np.asarray(targets, dtype=float)).ravel()
-    g = s.size
-    order = min(order, g)
-    W = np.zeros((t.size, g))
-    for i, ti in enumerate(t):
-        if ti <= s[0] or ti >= s[-1]:
-            a, b = (0, 1) if ti <= s[0] else (g - 2, g - 1)
-            w = (ti - s[a]) / (s[b] - s[a])
-            W[i, a], W[i, b] = 1 - w, w
-            continue
-        j = int(np.searchsorted(s, ti)) - 1  # s[j] < ti <= s[j + 1]
-        first = int(np.clip(j - (order // 2 - 1), 0, g - order))
-        nodes = np.arange(first, first + order)
-        for k in nodes:
-            others = nodes[nodes != k]
-            W[i, k] = np.prod((ti - s[others]) / (s[k] - s[others]))
-    return W
+    steps = np.diff(s)
+    if not np.allclose(steps, steps[0], rtol=1e-9, atol=0):
+        raise ValueError("the emulator's output grid must be log-spaced")
+    u = (np.log(np.asarray(targets, dtype=float)).ravel() - s[0]) / steps[0]
+    # the library's one stencil and edge rule (dynamicall.interpolate), on the grid's ln r steps
+    return _uniform_interpolation_matrix(u, s.size, min(order, s.size))
 
 
 def _check_radii(R):
     """The exact engine's check of concrete radii (same ValueError), at the public boundary."""
-    values = np.asarray(R, dtype=float)
-    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError(f"R must be finite and > 0 (kpc); got {R!r}")
+    _engine_radii(R, "R")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
