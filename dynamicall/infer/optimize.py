@@ -3,7 +3,7 @@
 :func:`optimize` maximises the log posterior density of a model from several starts with
 optax (Adam, the starts vectorised in one compiled program), polishes the best start
 with Newton steps, and returns the mode and the Laplace covariance (the inverse Hessian
-of the negative log density by autodiff). Both live in the *unconstrained* space in which
+of the negative log density, by central differences of its autodiff gradient). Both live in the *unconstrained* space in which
 numpyro's NUTS samples (each site mapped by ``biject_to(prior.support)``; the density
 includes the log Jacobian of that map), so :func:`dynamicall.infer.sample` can start its
 chains around the mode and seed its (dense) mass matrix with the covariance
