@@ -61,6 +61,30 @@ def _scales(tracer, mass, anisotropy):
     return out
 
 
+def _edge(tracer):
+    """The tracer's truncation radius (kpc) when finite and concrete, else None.
+
+    A concrete edge gets the engine's logit grid (accurate up to the edge); a traced one
+    (r_t sampled or differentiated) keeps the plain log grid, whose polynomial stencils do
+    not follow the (r_t - r)^{3/2} edge of a King density (see docs/jeans.md)."""
+    value = getattr(tracer, "truncation_radius", None)
+    try:
+        if value is not None and is_concrete(value) and np.ndim(value) == 0 and np.isfinite(float(value)):
+            return float(value)
+    except (TypeError, jax.errors.ConcretizationTypeError):
+        pass
+    return None
+
+
+def _root(moment, tracer):
+    """sqrt of a second moment; for a truncated tracer, zero (with a zero gradient, not
+    NaN) where the moment is exactly zero: at and beyond its edge."""
+    if getattr(tracer, "truncation_radius", None) is None:
+        return jnp.sqrt(moment)
+    empty = moment == 0
+    return jnp.where(empty, 0.0, jnp.sqrt(jnp.where(empty, 1.0, moment)))
+
+
 def _check_models(tracer, mass, anisotropy):
     if not isinstance(tracer, Profile):
         raise TypeError(f"tracer must be a Profile, got {type(tracer).__name__}")
@@ -109,16 +133,16 @@ def projected_dispersions(R, tracer, mass, anisotropy, *, config: JeansConfig = 
     dtype = _check_models(tracer, mass, anisotropy)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
-    grid = log_grid_for(R, (), config, _scales(tracer, mass, anisotropy))
+    grid = log_grid_for(R, (), config, _scales(tracer, mass, anisotropy), _edge(tracer))
     shape = R.shape
     if method == "kernel":
         los2 = _kernel_los(grid, tracer, mass, anisotropy, dtype)
-        return dict(los=jnp.sqrt(los2).reshape(shape))
+        return dict(los=_root(los2, tracer).reshape(shape))
     m = _projected(grid, tracer, mass, anisotropy, dtype)
     return dict(
-        los=jnp.sqrt(m["los2"]).reshape(shape),
-        pm_radial=jnp.sqrt(m["pmR2"]).reshape(shape),
-        pm_tangential=jnp.sqrt(m["pmT2"]).reshape(shape),
+        los=_root(m["los2"], tracer).reshape(shape),
+        pm_radial=_root(m["pmR2"], tracer).reshape(shape),
+        pm_tangential=_root(m["pmT2"], tracer).reshape(shape),
     )
 
 
@@ -162,9 +186,9 @@ def intrinsic_dispersions(r, tracer, mass, anisotropy, *, config: JeansConfig = 
     """
     r = _radii(r, "r")
     dtype = _check_models(tracer, mass, anisotropy)
-    grid = log_grid_for((), r, config, _scales(tracer, mass, anisotropy))
+    grid = log_grid_for((), r, config, _scales(tracer, mass, anisotropy), _edge(tracer))
     m = _intrinsic(grid, r.ravel(), tracer, mass, anisotropy, dtype)
-    return dict(radial=jnp.sqrt(m["r2"]).reshape(r.shape), tangential=jnp.sqrt(m["t2"]).reshape(r.shape))
+    return dict(radial=_root(m["r2"], tracer).reshape(r.shape), tangential=_root(m["t2"], tracer).reshape(r.shape))
 
 
 def sigma_r(r, tracer, mass, anisotropy, *, config: JeansConfig = JeansConfig()):

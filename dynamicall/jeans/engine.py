@@ -16,6 +16,12 @@ General path, any beta(r) (e.g. Binney & Tremaine 2008 eq. 4.216; Mamon & Lokas 
 Beyond the grid every function is continued as the power law through its last two grid
 values (exact tails of the Abel integrals to order (R/r_end)^6); below it, the enclosed
 mass of a profile without a closed form is continued as the inner power law.
+
+A tracer with a finite, concrete ``truncation_radius`` r_t (King) gets the logit grid of
+:class:`~dynamicall.jeans.grid.LogGrid`, s = ln(r / (r_t - r)): integrals in s carry the
+Jacobian d ln r / ds = 1 - r / r_t, and the tails beyond the grid (r_t - r < r_t e^{-s_end})
+are the exponential continuations of the last two grid values. At and beyond r_t the
+surface density and every dispersion are zero (the limit of sigma^2 ~ (r_t - R) there).
 """
 
 from __future__ import annotations
@@ -88,6 +94,8 @@ def cumulative_mass(profile, grid, dtype, r=None):
     """
     r = cast(grid.r, dtype) if r is None else r
     q = FOUR_PI * r**3 * profile.density(r)
+    if grid.truncated:  # d ln r = (1 - r / r_t) ds on the logit grid
+        q = q * cast(grid.jacobian, dtype)
     h = grid.config.step
     inner_slope = jnp.maximum(jnp.log(q[1] / q[0]) / h, 1e-3)  # 3 - gamma near r_0
     return q[0] / inner_slope + cumulative_before(q, grid, dtype)
@@ -124,6 +132,8 @@ def pressure(grid, tracer, mass, anisotropy, dtype):
     log_f = log_f - log_f[grid.n // 2]
     f = jnp.exp(log_f)
     g = f * nu * G * m / r
+    if grid.truncated:  # the integrand in s, not ln r
+        g = g * cast(grid.jacobian, dtype)
     g_tail = g[-1] / _decay_rate(g[-2], g[-1], grid.config.step)
     p = (cumulative_after(g, grid, dtype) + g_tail) / f
     return dict(nu=nu, p=p, beta=anisotropy.beta_at(r), log_f=log_f, g=g, g_tail=g_tail)
@@ -137,6 +147,11 @@ def _abel_tails(grid, values, dtype):
     q = q_end (r / r_end)^-m, expanded to O((R/r_end)^6).
     """
     m = _decay_rate(values[..., -2:-1], values[..., -1:], grid.config.step)
+    if grid.truncated:
+        # beyond the logit grid q ~ exp(-m s) and r dr / sqrt(r^2 - R^2) = edge_tail exp(-s) ds
+        # to O(exp(-s_end)) (r_t - r_end < r_t e^{-s_end}: a part in ~1e-9 of the integral)
+        t_r = values[..., -1:] * cast(grid.edge_tail, dtype) / jnp.maximum(m + 1.0, 1e-6)
+        return t_r, t_r * cast((grid.R / grid.r[-1]) ** 2, dtype)
     m = jnp.maximum(m, 1.0 + 1e-6)
     x = cast(grid.tail_ratio2, dtype)
     scale = values[..., -1:] * float(grid.r[-1])
@@ -166,12 +181,37 @@ def projected_moments(grid, tracer, mass, anisotropy, dtype):
     sigma = 2.0 * (body_nu + t_r[1])
     abp = body_bp + b_end * t_r[0]  # int beta p r dr / sqrt
     abp_rr = body_bp_rr + b_end * t_rr[0]  # int beta p R^2/r^2 r dr / sqrt
+    per_sigma = over_surface_density(grid, tracer, sigma)
     return dict(
         sigma=sigma,
-        los2=2.0 * (ap - abp_rr) / sigma,
-        pmR2=2.0 * (ap - abp + abp_rr) / sigma,
-        pmT2=2.0 * (ap - abp) / sigma,
+        los2=per_sigma(2.0 * (ap - abp_rr)),
+        pmR2=per_sigma(2.0 * (ap - abp + abp_rr)),
+        pmT2=per_sigma(2.0 * (ap - abp)),
     )
+
+
+def _beyond_edge(radii, edge, tracer):
+    """Which target radii lie at or beyond the tracer's edge: a static mask from the grid
+    (concrete r_t), a traced one from the tracer (traced r_t), or None (no truncation)."""
+    if edge is not None:
+        return edge
+    r_t = getattr(tracer, "truncation_radius", None)
+    if r_t is None:
+        return None
+    return jnp.asarray(radii) >= r_t
+
+
+def _divide_inside(num, den, outside):
+    """num / den, and zero where ``outside`` (with finite gradients there)."""
+    if outside is None:
+        return num / den
+    return jnp.where(outside, 0.0, num / jnp.where(outside, 1.0, den))
+
+
+def over_surface_density(grid, tracer, sigma):
+    """The division of projected moments by Sigma, zero at and beyond a tracer's edge."""
+    outside = _beyond_edge(grid.R, grid.R_outside if grid.truncated else None, tracer)
+    return lambda moment: _divide_inside(moment, sigma, outside)
 
 
 def intrinsic_moments(grid, r, tracer, mass, anisotropy, dtype):
@@ -180,5 +220,6 @@ def intrinsic_moments(grid, r, tracer, mass, anisotropy, dtype):
     after = cast(grid.from_r, dtype) @ pr["g"] + pr["g_tail"]
     r = jnp.asarray(r, dtype)
     log_f = anisotropy.log_f(r) - (anisotropy.log_f(cast(grid.r[grid.n // 2], dtype)))
-    sr2 = after * jnp.exp(-log_f) / tracer.density(r)
+    outside = _beyond_edge(r, grid.r_outside if grid.truncated else None, tracer)
+    sr2 = _divide_inside(after * jnp.exp(-log_f), tracer.density(r), outside)
     return dict(r2=sr2, t2=(1.0 - anisotropy.beta_at(r)) * sr2)

@@ -46,20 +46,13 @@ def kernel_nodes(grid):
     stencil columns (n_R, P, order) and basis values (n_R, P, order); rows are padded
     with zero weights.
     """
-    n, p = grid.n, grid.config.order
+    p = grid.config.order
     x, w = gauss_legendre(grid.config.nodes)
     rows = []
     for R in grid.R:
-        lnR = np.log(R)
-        m0 = int(np.clip(np.searchsorted(grid.s, lnR, side="right") - 1, 0, n - 2))
-        m = np.arange(m0, n - 1)
-        lo = np.maximum(grid.s[m], lnR)
-        th_lo = np.arccosh(np.maximum(np.exp(lo - lnR), 1.0))
-        th_hi = np.arccosh(np.exp(grid.s[m + 1] - lnR))
-        th = th_lo[:, None] + (th_hi - th_lo)[:, None] * x[None, :]
-        wt = (th_hi - th_lo)[:, None] * w[None, :] * np.tanh(th)
-        s_pts = (lnR + np.log(np.cosh(th))).ravel()
-        start, basis = grid._basis_at(s_pts, np.repeat(m, x.size))
+        m, th, dth, s_pts = grid.abel_nodes(R, x)
+        wt = dth[:, None] * w[None, :] * np.tanh(th)  # zero beyond a truncated tracer's edge
+        start, basis = grid._basis_at(s_pts.ravel(), np.repeat(m, x.size))
         rows.append((th.ravel(), wt.ravel(), start[:, None] + np.arange(p)[None, :], basis))
     size = max(r[0].size for r in rows)
     pad = lambda a, fill: np.concatenate([a, np.full((size - a.shape[0],) + a.shape[1:], fill)])  # noqa: E731
@@ -145,11 +138,17 @@ def los_moment(grid, tracer, mass, anisotropy, dtype):
     k = kernel_values(theta, anisotropy, grid.R, dtype, grid)
     body = jnp.sum(cast(weight, dtype) * k * q_nodes, axis=-1)
     # beyond the grid: nu M continued as a power law, the kernel as its local power law
-    th_end = np.arccosh(grid.r[[-2, -1]][None, :] / grid.R[:, None])
+    # (a truncated tracer: R of the grid's end that lie beyond the edge take a dummy theta)
+    ratio_end = grid.r[[-2, -1]][None, :] / grid.R[:, None]
+    th_end = np.arccosh(np.where(grid.R_outside[:, None], 1.5, ratio_end) if grid.truncated else ratio_end)
     k_end = kernel_values(th_end, anisotropy, grid.R, dtype)
-    kernel_slope = jnp.log(k_end[:, 1] / k_end[:, 0]) / grid.config.step
-    decay = engine._decay_rate(q[-2], q[-1], grid.config.step) - kernel_slope
-    tail = k_end[:, 1] * q[-1] / jnp.maximum(decay, 1e-6)
+    if grid.truncated:  # nu M ~ exp(-m s), dr / r = J ds ~ exp(-s) ds, K smooth at r_t
+        decay = engine._decay_rate(q[-2], q[-1], grid.config.step) + 1.0
+        tail = jnp.where(jnp.asarray(grid.R_outside), 0.0, k_end[:, 1]) * q[-1] * float(grid.jacobian[-1]) / decay
+    else:
+        kernel_slope = jnp.log(k_end[:, 1] / k_end[:, 0]) / grid.config.step
+        decay = engine._decay_rate(q[-2], q[-1], grid.config.step) - kernel_slope
+        tail = k_end[:, 1] * q[-1] / jnp.maximum(decay, 1e-6)
     nu = tracer.density(r)
     sigma = 2.0 * (cast(grid.proj_r, dtype) @ nu + engine._abel_tails(grid, nu, dtype)[0])
-    return 2.0 * G * (body + tail) / sigma
+    return engine.over_surface_density(grid, tracer, sigma)(2.0 * G * (body + tail))
