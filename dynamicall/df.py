@@ -52,7 +52,7 @@ import numpy as np
 from ._pytree import child, is_concrete, pytree_dataclass, static
 from .anisotropy import Anisotropy, Constant, OsipkovMerritt
 from .jeans import engine
-from .interpolate import interpolate_uniform
+from .interpolate import interpolate_uniform, lagrange_basis
 from .jeans.grid import JeansConfig, log_grid_for
 from .profiles import Profile
 from .profiles.base import concrete_value
@@ -93,6 +93,9 @@ class DFConfig:
         E-folds after each energy's radius covered by the substitution s = s_k + v^2.
     near_nodes, mean_nodes : int
         Gauss-Legendre nodes of that piece and of the mean of GM/r inside it.
+    edge_nodes : int
+        Gauss-Legendre nodes of the whole inversion integral of a truncated tracer (King),
+        in s = s_k + (s_t - s_k) sin^2(chi), which makes both of its end points smooth.
     interp_order : int
         Points of the Lagrange interpolation of the tables between nodes (even).
 
@@ -109,6 +112,7 @@ class DFConfig:
     near_nodes: int = 32
     mean_nodes: int = 16
     interp_order: int = 8
+    edge_nodes: int = 128
 
     def __post_init__(self):
         if not (0 < self.step <= 0.2):
@@ -117,8 +121,8 @@ class DFConfig:
             raise ValueError("DFConfig.order and DFConfig.interp_order must be even integers >= 4 and >= 2")
         if self.outer < 2 or self.near < 0.5:
             raise ValueError("DFConfig.outer must be >= 2 and DFConfig.near >= 0.5 (e-folds)")
-        if self.near_nodes < 4 or self.mean_nodes < 4:
-            raise ValueError("DFConfig.near_nodes and DFConfig.mean_nodes must be >= 4")
+        if self.near_nodes < 4 or self.mean_nodes < 4 or self.edge_nodes < 4:
+            raise ValueError("DFConfig.near_nodes, DFConfig.mean_nodes and DFConfig.edge_nodes must be >= 4")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -165,6 +169,13 @@ def _radial_range(tracer, r_min, r_max):
     return lo, hi
 
 
+def _truncation_radius(tracer):
+    """The tracer's truncation radius (kpc) when finite and concrete (King's r_t), else None."""
+    value = getattr(tracer, "truncation_radius", None)
+    value = None if value is None else concrete_value(value)
+    return value if value is not None and np.isfinite(value) else None
+
+
 def _grid(ratio: float, config: DFConfig):
     """The static grid in t = ln(r / r_min), from 0 to ln(ratio) + outer (cached per ratio)."""
     jc = JeansConfig(step=config.step, order=config.order, inner=0.0, outer=config.outer, nodes=2)
@@ -177,8 +188,11 @@ def _mass_tables(mass, grid, log_r0, dtype):
     return engine.component_masses(mass, grid, dtype, jnp.exp(log_r0 + cast(grid.s, dtype)))
 
 
-def _tables(grid, config, tracer, mass, r_a, log_r0, dtype):
-    """Relative potential, the DF and auxiliary tables on the grid nodes s = log_r0 + t."""
+def _tables(grid, config, tracer, mass, r_a, log_r0, dtype, truncated=False):
+    """Relative potential, the DF and auxiliary tables on the grid nodes s = log_r0 + t.
+
+    ``truncated``: the tracer ends at the grid's last node (see :func:`_truncated_inversion`).
+    """
     t_nodes = cast(grid.s, dtype)
     s = log_r0 + t_nodes
     n, h = grid.n, config.step
@@ -250,6 +264,8 @@ def _tables(grid, config, tracer, mass, r_a, log_r0, dtype):
     noise = (near_abs + far_abs + jnp.abs(boundary)) / SQRT8_PI2
     ok = (f[-1] > 0) & (f[-2] > 0)
     f_last = jnp.where(ok, f[-1] * f[-1] / jnp.where(ok, f[-2], 1.0), f[-1])
+    if truncated:
+        f, noise, f_last = _truncated_inversion(config, s, cum, phi, integrand, mass_at, dtype)
     return dict(
         psi=psi,
         values=jnp.concatenate([f, f_last[None]]),
@@ -259,7 +275,48 @@ def _tables(grid, config, tracer, mass, r_a, log_r0, dtype):
     )
 
 
-_tables_jit = jax.jit(_tables, static_argnums=(0, 1, 6))
+def _truncated_inversion(config, s, cum, phi, integrand, mass_at, dtype):
+    """f at every node but the last for a tracer that ends at the grid's last node s_t.
+
+    The tracer's density vanishes beyond r_t (King: as (r_t - r)^{3/2}), so the inversion
+    integral of energy E_k = Psi(r_k) runs over [s_k, s_t] only, with an inverse square root
+    at each end (1 / sqrt(E_k - Psi) at s_k, d^2 nu / ds^2 ~ (s_t - s)^{-1/2} at s_t; the
+    boundary term vanishes). The substitution s = s_k + (s_t - s_k) sin^2(chi) makes the
+    integrand smooth in chi; Gauss-Legendre with ``edge_nodes`` nodes. E_k - Psi(s) is the
+    mean of GM/r times (s - s_k) within ``near`` e-folds (no cancellation), the difference of
+    the interpolated cumulative table beyond. The last node's value (f just above Psi(r_t),
+    finite: f jumps to zero there) is extrapolated from the ``interp_order`` nodes before it.
+
+    Returns (f at nodes 0..n-2, the sum of absolute contributions, f at the last node).
+    """
+    n, h = s.shape[0], config.step
+    n_e = n - 1
+    x, w = gauss_legendre(config.edge_nodes)
+    chi = 0.5 * np.pi * x
+    sin2 = np.sin(chi) ** 2
+    span = s[-1] - s[:n_e]  # (n_e,)
+    sx = s[:n_e, None] + span[:, None] * cast(sin2, dtype)
+    ds = span[:, None] * cast(0.5 * np.pi * w * np.sin(2.0 * chi), dtype)
+    delta = sx - s[:n_e, None]
+    # E_k - Psi(s): near, (s - s_k) <GM/r> by Gauss-Legendre; far, the cumulative table
+    y, wy = gauss_legendre(config.mean_nodes)
+    s_mean = s[:n_e, None, None] + delta[..., None] * cast(y, dtype)
+    m_mean = mass_at(s_mean.ravel()).reshape(s_mean.shape)
+    mean_phi = jnp.sum(cast(wy, dtype) * G * m_mean / jnp.exp(s_mean), axis=-1)
+    c_far = interpolate_uniform(cum, (sx - s[0]) / h, config.interp_order) - cum[:n_e, None]
+    gap = jnp.where(delta < config.near, delta * mean_phi, c_far)
+    m_x = mass_at(sx.ravel())
+    g = integrand(sx.ravel(), m_x).reshape(sx.shape)
+    terms = ds * g / jnp.sqrt(gap)
+    f = jnp.sum(terms, axis=-1) / SQRT8_PI2
+    noise = jnp.sum(jnp.abs(terms), axis=-1) / SQRT8_PI2
+    p = config.interp_order
+    extrapolate = cast(lagrange_basis(np.array([float(p)]), p)[0], dtype)
+    f_last = jnp.sum(extrapolate * f[n_e - p:])
+    return f, noise, f_last
+
+
+_tables_jit = jax.jit(_tables, static_argnums=(0, 1, 6, 7))
 
 
 # ----------------------------------------------------------------------------- class
@@ -286,6 +343,9 @@ class DistributionFunction:
     n_accurate : int
         Number of nodes up to ``r_max``; beyond them (the padding) f is less accurate and
         is not checked for negative values.
+    truncated : bool
+        The tracer ends at the last table radius (its truncation radius r_t): f = 0 below
+        the last table energy Psi(r_t).
 
     Example
     -------
@@ -306,6 +366,7 @@ class DistributionFunction:
     step: float = static(0.04)
     interp_order: int = static(8)
     n_accurate: int = static(0)
+    truncated: bool = static(False)
 
     # ------------------------------------------------------------------ grid
     @property
@@ -361,11 +422,14 @@ class DistributionFunction:
         u = self._index(log_r)
         positive = jnp.all(self.values > 0)
         log_f = jnp.log(jnp.where(self.values > 0, self.values, 1.0))
-        return jnp.where(
+        f = jnp.where(
             positive,
             jnp.exp(interpolate_uniform(log_f, u, self.interp_order)),
             interpolate_uniform(self.values, u, self.interp_order),
         )
+        if self.truncated:  # no orbits below Psi(r_t): the tracer ends there
+            f = jnp.where(u > np.shape(self.values)[-1] - 1 + 1e-9, 0.0, f)
+        return f
 
     def __call__(self, energy):
         """f at binding energy E (ergodic) or Q (Osipkov-Merritt), (km/s)^2; 0 for E <= 0.
@@ -546,11 +610,16 @@ def eddington(tracer, mass, anisotropy=None, *, r_min=None, r_max=None, config: 
     if not isinstance(tracer, Profile) or not isinstance(mass, Profile):
         raise TypeError("tracer and mass must be Profiles")
     r_a = _anisotropy_radius(anisotropy)
+    edge = _truncation_radius(tracer)
+    if edge is not None:  # the table ends exactly at r_t
+        r_max = edge
     lo, hi = _radial_range(tracer, r_min, r_max)
     grid = _grid(hi / lo, config)
     dtype = jnp.dtype(float_dtype(*jax.tree_util.tree_leaves((tracer, mass, r_a))))
+    if edge is not None:
+        lo = edge * float(np.exp(-grid.s[-1]))
     log_r0 = jnp.log(jnp.asarray(lo, dtype))
-    t = _tables_jit(grid, config, tracer, mass, r_a, log_r0, dtype)
+    t = _tables_jit(grid, config, tracer, mass, r_a, log_r0, dtype, edge is not None)
     df = DistributionFunction(
         psi=t["psi"],
         values=t["values"],
@@ -561,7 +630,8 @@ def eddington(tracer, mass, anisotropy=None, *, r_min=None, r_max=None, config: 
         s0=log_r0,
         step=float(config.step),
         interp_order=int(config.interp_order),
-        n_accurate=int(np.searchsorted(grid.s, np.log(hi / lo) + 1e-9, side="right")),
+        n_accurate=grid.n if edge is not None else int(np.searchsorted(grid.s, np.log(hi / lo) + 1e-9, side="right")),
+        truncated=edge is not None,
     )
     if warn and is_concrete(df.values):
         df._warn_if_negative(_describe(tracer, mass, anisotropy))
