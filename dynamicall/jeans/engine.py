@@ -190,11 +190,11 @@ def projected_moments(grid, tracer, mass, anisotropy, dtype):
     )
 
 
-def _beyond_edge(radii, edge, tracer):
-    """Which target radii lie at or beyond the tracer's edge: a static mask from the grid
-    (concrete r_t), a traced one from the tracer (traced r_t), or None (no truncation)."""
-    if edge is not None:
-        return edge
+def _beyond_edge(radii, static_mask, tracer):
+    """Which target radii lie at or beyond the tracer's edge: ``static_mask`` from the grid
+    (concrete r_t), a traced mask from the tracer (traced r_t), or None (no truncation)."""
+    if static_mask is not None:
+        return static_mask
     r_t = getattr(tracer, "truncation_radius", None)
     if r_t is None:
         return None

@@ -12,7 +12,9 @@ values; this module computes them once per (radii, configuration) and caches the
 * ``from_r``: ``int_{ln r}^{s_end} q ds`` for each target 3D radius r;
 * ``kernel_*``: points and weights of the Mamon & Lokas (2005) single-integral form.
 
-Beyond the grid, functions are continued as power laws (see :mod:`.engine`).
+Beyond the grid, functions are continued as power laws (see :mod:`.engine`). For a tracer
+truncated at a concrete radius (King's r_t) the grid is uniform in s = ln(r / (r_t - r))
+instead (see :class:`LogGrid`); the operators are the same maps in that coordinate.
 """
 
 from __future__ import annotations
