@@ -43,8 +43,8 @@ s = s_k + (s_t - s_k) sin^2(chi) makes the integrand smooth, integrated by Gauss
 with ``edge_nodes`` nodes (see :func:`_truncated_inversion`). Measured for a King tracer
 (r_t = 30 r_c) in NFW and self-gravitating (``tests/test_king_edge.py``): the density and
 sigma_r recovered from f match nu and the Jeans sigma_r to 3e-11 to 1e-8 inside r_t / 2 and
-to 1e-5 (density) and 6e-7 (sigma_r) at 0.99-0.9999 r_t with the default step (7e-9 and
-1e-8 at 0.99 and 0.9999 r_t with ``step=0.02``). The plain ln r inversion, which ran the
+to 1.7e-5 (density) and 7e-7 (sigma_r) at 0.99-0.9999 r_t with the default step (7e-9
+and 1.3e-8 at 0.99 and 0.9999 r_t with ``step=0.02``; also with Osipkov-Merritt anisotropy). The plain ln r inversion, which ran the
 grid's polynomial rules across r_t, was off by 7 % at 0.5 r_t and 50 % at 0.9 r_t, which is
 what made the mock sampler's envelope fail.
 
