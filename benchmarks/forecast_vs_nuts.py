@@ -91,6 +91,7 @@ def run_nuts(name, cache):
     from dynamicall._durable import save_npz
 
     meta = dict(name=name, wall_s=wall, divergences=result.divergences, settings=NUTS,
+                parameterization=result.model.spec.parameterization, sites=list(result.model.spec.sites),
                 date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine=platform.node())
     save_npz(cache / f"{name}.npz", {"meta": np.asarray(json.dumps(meta)), **arrays})
     print(f"{name}: NUTS {wall:.0f} s, {result.divergences} divergences", flush=True)

@@ -49,6 +49,7 @@ __all__ = [
     "crlb_error_samples", "crlb_uncertainties", "derived_jacobian", "derived_uncertainties",
     "expected_log_likelihood", "fisher_matrix", "forecast", "parse_target", "prior_curvature",
     "prior_precision", "prior_standard_deviations", "propagated_variance", "stars_for_target",
+    "truth_in_parameterization",
 ]
 
 #: Condition number (of F scaled to unit diagonal) above which :func:`crlb` warns.
@@ -169,6 +170,50 @@ def _theta(spec, truth: dict):
     if extra:
         raise ValueError(f"truth has values for unknown parameters {extra}; the free parameters are {list(sites)}")
     return sites, np.array([float(truth[s]) for s in sites])
+
+
+def truth_in_parameterization(spec, truth: dict) -> dict:
+    """``truth`` with the halo normalisation in ``spec``'s parameterisation.
+
+    A truth written for ``parameterization="native"`` (``halo.log10_rho_s`` or
+    ``halo.log10_m_tot``) gets ``halo.log10_m_ref`` = log10 M_halo(< 1.8 R_half) for an
+    ``"enclosed_mass"`` spec, and the reverse; the other parameterisation's site is
+    dropped. The halo's other sites must be in ``truth``. Anything else is returned as is.
+
+    Example
+    -------
+    >>> from dynamicall.infer.spec import ModelSpec
+    >>> spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25, parameterization="enclosed_mass")
+    >>> truth = truth_in_parameterization(spec, {"halo.log10_rho_s": 7.6, "halo.log10_r_s": 0.0,
+    ...                                          "anisotropy.beta": 0.2})
+    >>> sorted(truth), round(truth["halo.log10_m_ref"], 3)
+    (['anisotropy.beta', 'halo.log10_m_ref', 'halo.log10_r_s'], 7.486)
+    """
+    from .priors import site_name
+    from .spec import _NORMALISATIONS, MASS_SITE
+
+    out = dict(truth)
+    halo = spec.component("halo")
+    norm = [p for p in (halo.params if halo is not None else ()) if p.field in _NORMALISATIONS and p.free]
+    if not norm:
+        return out
+    p = norm[0]
+    native = site_name("halo", p.field, True)
+    if p.site in out:  # already in spec's parameterisation: drop the other one
+        out.pop(MASS_SITE if p.site == native else native, None)
+        return out
+    source = native if p.reference_radius is not None else MASS_SITE
+    if source not in out:
+        return out  # _theta names what is missing
+    missing = [q.site for q in halo.params if q.free and q is not p and q.site not in out]
+    if missing:
+        raise ValueError(f"truth lacks values for {missing}; the free parameters are {list(spec.sites)}")
+    unit = halo.build({**out, p.site: 0.0})  # the normalisation's site at 0 (a value of 1)
+    if p.reference_radius is not None:  # log10 M_ref = log10 norm + log10 M_ref(norm = 1)
+        out[p.site] = float(out.pop(source)) - float(jnp.log10(getattr(unit, p.field)))
+    else:  # log10 norm = log10 M_ref - log10 M_ref(norm = 1)
+        out[p.site] = float(out.pop(source)) - float(jnp.log10(unit.mass(spec.reference_radius)))
+    return out
 
 
 def fisher_matrix(spec, truth: dict, design: SurveyDesign, *, proper_motions=None,
