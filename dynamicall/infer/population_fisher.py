@@ -529,8 +529,8 @@ def population_forecast(spec, truth: dict, design, hyper: HyperTruth, n_galaxies
         moved.update(out_of)
         fishers.append(fisher_matrix(spec, {**base, **inside}, design))
     names = hyper.names
-    point = {**base, **hyper.centre(hyper.property_ref)}
-    P = _hyper_prior(hyper, spec, _inside_prior(spec, point)[0], flat_prior) if hyper_priors else np.zeros((len(names),) * 2)
+    point = {**base, **_inside_prior(spec, hyper.centre(hyper.property_ref))[0]}
+    P = _hyper_prior(hyper, spec, point, flat_prior) if hyper_priors else np.zeros((len(names),) * 2)
     sigma = {n: np.zeros((n_galaxies.size, n_stars.size)) for n in names}
     galaxy_sigma = {s: np.zeros(n_stars.size) for s in pooled}
     for j, n in enumerate(n_stars):
