@@ -104,6 +104,7 @@ def test_a_galaxy_that_leaves_a_site_open_adds_nothing_on_it():
     assert not np.any(none.matrix)
 
 
+@pytest.mark.slow
 def test_pooled_information_is_the_inverse_of_the_marginal_covariance(nfw):
     """The Schur complement on the pooled site equals 1 / [(F + P_others)^-1]_pp, with the
     fit's priors on every site but the pooled one (whose prior is the population)."""
@@ -117,6 +118,7 @@ def test_pooled_information_is_the_inverse_of_the_marginal_covariance(nfw):
     assert info[0, 0] == pytest.approx(1.0 / cov[i, i], rel=1e-9)
 
 
+@pytest.mark.slow
 def test_population_of_real_galaxies_matches_the_closed_form_and_falls_as_one_over_root_n(nfw):
     """N identical galaxies with the NFW model's own marginal variance c of log10 M_ref:
     sigma(mean) = sqrt((sigma^2 + c) / N) (1e-9); the grid's errors at 4N galaxies are
@@ -155,6 +157,7 @@ def test_representative_galaxies_are_the_quantiles_of_the_population():
     np.testing.assert_allclose(np.sort(residual), 0.5 * z, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_forecast_population_command_table_json_and_plot(tmp_path, capsys):
     from dynamicall.cli import main
 

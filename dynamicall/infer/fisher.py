@@ -301,9 +301,11 @@ def _names(F, n):
 def crlb(F, *, warn_condition: float = CONDITION_WARNING) -> np.ndarray:
     """The Cramer-Rao lower bound: the inverse of the Fisher matrix.
 
-    The matrix is scaled to unit diagonal before inversion; if its condition number then
-    exceeds ``warn_condition`` a ``RuntimeWarning`` names the worst-constrained direction.
-    Nothing is patched: the returned matrix is the plain inverse.
+    Inverted by :func:`dynamicall.infer.optimize.inverse_positive_definite` (the same
+    code path as the Laplace covariance), which scales the matrix to unit diagonal; if
+    its condition number then exceeds ``warn_condition`` a ``RuntimeWarning`` names the
+    worst-constrained direction, and beyond 1 / (n eps) (no correct digit left) it is
+    singular. Nothing is patched: the returned matrix is the plain inverse.
 
     Parameters
     ----------
@@ -317,13 +319,15 @@ def crlb(F, *, warn_condition: float = CONDITION_WARNING) -> np.ndarray:
     Raises
     ------
     ValueError
-        If a parameter has no information (zero diagonal) or F is singular.
+        If a parameter has no information (zero diagonal) or F is (numerically) singular.
 
     Example
     -------
     >>> crlb(np.diag([4.0, 100.0])).diagonal().tolist()
     [0.25, 0.01]
     """
+    from .optimize import inverse_positive_definite
+
     m = _as_matrix(F)
     names = _names(F, m.shape[0])
     d = np.diag(m)
@@ -335,9 +339,10 @@ def crlb(F, *, warn_condition: float = CONDITION_WARNING) -> np.ndarray:
             f"no Fisher information on {zero}: the design does not constrain them; fix them "
             f"or add prior widths"
         )
-    s = 1.0 / np.sqrt(d)
-    scaled = m * np.outer(s, s)
-    eig, vec = np.linalg.eigh(scaled)
+    inv, _, (eig, vec) = inverse_positive_definite(m, spectrum=True)
+    size = np.abs(eig)
+    if not size.min() > m.shape[0] * np.finfo(float).eps * size.max():  # no digit of the inverse is right
+        raise ValueError("the Fisher matrix is singular: fix parameters or add prior widths")
     cond = eig[-1] / eig[0] if eig[0] > 0 else np.inf
     if not cond < warn_condition:
         weak = vec[:, 0]
@@ -350,11 +355,7 @@ def crlb(F, *, warn_condition: float = CONDITION_WARNING) -> np.ndarray:
             RuntimeWarning,
             stacklevel=2,
         )
-    try:
-        inv = np.linalg.inv(scaled)
-    except np.linalg.LinAlgError:
-        raise ValueError("the Fisher matrix is singular: fix parameters or add prior widths") from None
-    return inv * np.outer(s, s)
+    return inv
 
 
 def crlb_uncertainties(F, **kwargs) -> dict:
