@@ -178,7 +178,8 @@ def truth_in_parameterization(spec, truth: dict) -> dict:
     A truth written for ``parameterization="native"`` (``halo.log10_rho_s`` or
     ``halo.log10_m_tot``) gets ``halo.log10_m_ref`` = log10 M_halo(< 1.8 R_half) for an
     ``"enclosed_mass"`` spec, and the reverse; the other parameterisation's site is
-    dropped. The halo's other sites must be in ``truth``. Anything else is returned as is.
+    dropped. Without values for all the halo's other sites nothing is converted (the
+    missing sites are named by whatever needs them). Anything else is returned as is.
 
     Example
     -------
@@ -205,9 +206,8 @@ def truth_in_parameterization(spec, truth: dict) -> dict:
     source = native if p.reference_radius is not None else MASS_SITE
     if source not in out:
         return out  # _theta names what is missing
-    missing = [q.site for q in halo.params if q.free and q is not p and q.site not in out]
-    if missing:
-        raise ValueError(f"truth lacks values for {missing}; the free parameters are {list(spec.sites)}")
+    if any(q.free and q is not p and q.site not in out for q in halo.params):
+        return out  # the halo's other sites are needed: _theta (or the caller) names what is missing
     unit = halo.build({**out, p.site: 0.0})  # the normalisation's site at 0 (a value of 1)
     if p.reference_radius is not None:  # log10 M_ref = log10 norm + log10 M_ref(norm = 1)
         out[p.site] = float(out.pop(source)) - float(jnp.log10(getattr(unit, p.field)))
