@@ -63,6 +63,7 @@ def test_truth_converts_between_parameterisations(halo):
     assert truth_in_parameterization(enclosed, {"anisotropy.beta": 0.1}) == {"anisotropy.beta": 0.1}
 
 
+@pytest.mark.slow
 def test_bare_bound_of_derived_quantities_does_not_depend_on_the_parameterisation():
     """A Fisher matrix transforms covariantly: without priors, the bounds on M(<1.8 R_half)
     and rho(150 pc) are the same whether the halo normalisation is log10 rho_s or

@@ -87,7 +87,7 @@ def test_hyper_fisher_is_minus_the_hessian_of_the_expected_log_likelihood():
         return -0.5 * jnp.sum(jnp.linalg.slogdet(S)[1] + quad)
 
     h0 = jnp.array([0.8, 0.25, -0.2, 0.4, 0.3])  # F.names order: mean, scatter (site 0); mean, scatter, slope
-    hess = np.asarray(jax.hessian(expected_ll)(h0))
+    hess = np.asarray(jax.jit(jax.hessian(expected_ll))(h0))
     assert F.names == ("mean[halo.gamma]", "scatter[halo.gamma]", "mean[halo.log10_r_s]",
                        "scatter[halo.log10_r_s]", "slope[halo.log10_r_s]")
     np.testing.assert_allclose(F.matrix, -hess, rtol=1e-9, atol=1e-9 * np.abs(hess).max())
