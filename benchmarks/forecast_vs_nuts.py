@@ -4,11 +4,13 @@ standard deviations on mocks of several sizes and model families, same priors.
 Two phases:
 
 1. ``--run-nuts``: for each mock (``MOCKS``) draw a catalogue with
-   ``data/make_mock_dwarf.py``, fit it with NUTS (exact engine, float64, the default
-   priors of :class:`dynamicall.infer.ModelSpec`) and store the draws in
+   ``data/make_mock_dwarf.py``, fit it with NUTS exactly as :func:`dynamicall.infer.fit`
+   does by default (exact engine, float64, the halo normalisation sampled as
+   ``halo.log10_m_ref`` with the default priors) and store the draws in
    ``CACHE/<name>.npz`` (CPU-heavy: minutes per mock; run it in the background).
 2. Always: for each cached mock, the default forecast (Fisher information plus the
-   priors' information, :func:`dynamicall.infer.fisher.forecast`) for a survey with the
+   priors' information, :func:`dynamicall.infer.fisher.forecast`) in the NUTS run's
+   parameterisation, so with the same priors, for a survey with the
    mock's star count, radial extent and error distribution, and the same for the
    catalogue's own stars; printed next to the NUTS standard deviations, with their
    ratio. Masses and densities are compared as standard deviations of ln Q (the
