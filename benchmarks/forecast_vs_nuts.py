@@ -4,11 +4,13 @@ standard deviations on mocks of several sizes and model families, same priors.
 Two phases:
 
 1. ``--run-nuts``: for each mock (``MOCKS``) draw a catalogue with
-   ``data/make_mock_dwarf.py``, fit it with NUTS (exact engine, float64, the default
-   priors of :class:`dynamicall.infer.ModelSpec`) and store the draws in
+   ``data/make_mock_dwarf.py``, fit it with NUTS exactly as :func:`dynamicall.infer.fit`
+   does by default (exact engine, float64, the halo normalisation sampled as
+   ``halo.log10_m_ref`` with the default priors) and store the draws in
    ``CACHE/<name>.npz`` (CPU-heavy: minutes per mock; run it in the background).
 2. Always: for each cached mock, the default forecast (Fisher information plus the
-   priors' information, :func:`dynamicall.infer.fisher.forecast`) for a survey with the
+   priors' information, :func:`dynamicall.infer.fisher.forecast`) in the NUTS run's
+   parameterisation, so with the same priors, for a survey with the
    mock's star count, radial extent and error distribution, and the same for the
    catalogue's own stars; printed next to the NUTS standard deviations, with their
    ratio. Masses and densities are compared as standard deviations of ln Q (the
@@ -55,6 +57,10 @@ MOCKS = {
     "zhao_bvh_1600": ("zhao", "baes-van-hese", ZHAO_TRUTH, 1600, 15),
     "zhao_bvh_100": ("zhao", "baes-van-hese", ZHAO_TRUTH, 100, 16),
     "zhao_bvh_400b": ("zhao", "baes-van-hese", ZHAO_TRUTH, 400, 17),  # a second realisation: scatter
+    # more realisations at 1600 stars: how much the posterior width of one mock scatters
+    "zhao_bvh_1600b": ("zhao", "baes-van-hese", ZHAO_TRUTH, 1600, 18),
+    "zhao_bvh_1600c": ("zhao", "baes-van-hese", ZHAO_TRUTH, 1600, 19),
+    "zhao_bvh_1600d": ("zhao", "baes-van-hese", ZHAO_TRUTH, 1600, 20),
 }
 R_HALF, R_MAX, V_ERR = 0.25, 5.0, (1.0, 3.0)
 NUTS = dict(warmup=300, samples=500, chains=2)
@@ -91,6 +97,7 @@ def run_nuts(name, cache):
     from dynamicall._durable import save_npz
 
     meta = dict(name=name, wall_s=wall, divergences=result.divergences, settings=NUTS,
+                parameterization=result.model.spec.parameterization, sites=list(result.model.spec.sites),
                 date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine=platform.node())
     save_npz(cache / f"{name}.npz", {"meta": np.asarray(json.dumps(meta)), **arrays})
     print(f"{name}: NUTS {wall:.0f} s, {result.divergences} divergences", flush=True)
@@ -111,14 +118,17 @@ def forecast_rows(name, cache, priors=True):
     variance and as their entropy, the default forecast for the catalogue's own stars,
     R-hat)."""
     from dynamicall.infer import ModelSpec
-    from dynamicall.infer.fisher import fisher_matrix, forecast
+    from dynamicall.infer.fisher import fisher_matrix, forecast, truth_in_parameterization
     from dynamicall.infer.survey import SurveyDesign
 
     halo, anisotropy, truth, n, seed = MOCKS[name]
     data = np.load(cache / f"{name}.npz")
     meta = json.loads(str(data["meta"]))
-    spec = ModelSpec("plummer", halo, anisotropy, R_half=R_HALF)
-    point = {k: truth[k] for k in spec.sites} | {"v_sys": truth["v_sys"]}
+    # the forecast in the parameterisation (and so the priors) of the NUTS fit: fit's default
+    spec = ModelSpec("plummer", halo, anisotropy, R_half=R_HALF,
+                     parameterization=meta.get("parameterization", "native"))
+    point = truth_in_parameterization(spec, truth)
+    point = {k: point[k] for k in spec.sites} | {"v_sys": truth["v_sys"]}
     tracer = spec.build(point)[0]
     errors = V_ERR[0] + (V_ERR[1] - V_ERR[0]) * (np.arange(8) + 0.5) / 8
     planned = SurveyDesign.from_tracer(tracer, n, errors, R_max=R_MAX * R_HALF)

@@ -167,7 +167,7 @@ def test_forecast_command_prints_a_table(capsys):
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "N=100" in text and "N=1000" in text and "M_1.8_R_half" in text and "bare Cramer-Rao" in text
-    row = next(line for line in text.splitlines() if line.startswith("halo.log10_rho_s"))
+    row = next(line for line in text.splitlines() if line.startswith("halo.log10_m_ref"))  # default: as fit
     s100, s1000 = (float(x.rstrip("*")) for x in row.split()[-2:])
     assert s100 / s1000 == pytest.approx(np.sqrt(10), rel=2e-3)  # bare bound; 3 printed digits
     assert main(["forecast", "--halo", "nfw", "--anisotropy", "constant", "--R-half", "250 pc",

@@ -31,18 +31,20 @@ TARGET = ("M_1.8_R_half", 0.10, True)
 def forecasts():
     """[(label, forecast dict, stars for TARGET)] for every design."""
     from dynamicall.infer import ModelSpec
-    from dynamicall.infer.fisher import fisher_matrix, forecast, stars_for_target
+    from dynamicall.infer.fisher import fisher_matrix, forecast, stars_for_target, truth_in_parameterization
     from dynamicall.infer.survey import SurveyDesign
 
-    spec = ModelSpec("plummer", "zhao", "baes-van-hese", R_half=0.25)
-    tracer = spec.build(TRUTH)[0]
+    # the parameterisation (and so the priors) of fit and of dynamicall forecast by default
+    spec = ModelSpec("plummer", "zhao", "baes-van-hese", R_half=0.25, parameterization="enclosed_mass")
+    truth = truth_in_parameterization(spec, TRUTH)
+    tracer = spec.build(truth)[0]
     out = []
     for v_err, R_max in DESIGNS:
         design = SurveyDesign.from_tracer(tracer, 100, v_err=v_err, R_max=R_max * spec.R_half)
-        F = fisher_matrix(spec, TRUTH, design)  # once per design, shared by both questions
+        F = fisher_matrix(spec, truth, design)  # once per design, shared by both questions
         quantity, value, relative = TARGET
-        target = stars_for_target(spec, TRUTH, design, quantity, value, relative=relative, fisher=F)
-        out.append((f"{v_err:g} km/s, R <= {R_max:g} R_half", forecast(spec, TRUTH, design, N_STARS, fisher=F),
+        target = stars_for_target(spec, truth, design, quantity, value, relative=relative, fisher=F)
+        out.append((f"{v_err:g} km/s, R <= {R_max:g} R_half", forecast(spec, truth, design, N_STARS, fisher=F),
                     target["n_stars"]))
     return out
 

@@ -115,9 +115,60 @@ def _check_output(path, overwrite, what):
         raise ValueError(f"{what} {path} exists: choose another name or pass --overwrite")
 
 
-def _run(args) -> int:
+def spec_and_truth(args, pooled=()):
+    """The model (``args``: :func:`add_model_arguments` and the parameterisation) and the
+    truth of its free sites (``--truth-from`` then ``--truth``; a halo normalisation
+    given in the other parameterisation is converted). ``pooled`` sites may lack a truth
+    (a population forecast sets them).
+
+    Returns
+    -------
+    (ModelSpec, dict site -> value, the catalogue's distance or None)
+    """
     from ..data import StarCatalog, parse_quantity
     from ..infer import ModelSpec
+    from ..infer.fisher import truth_in_parameterization
+
+    truth, distance = {}, None
+    R_half = parse_quantity(args.R_half, "length") if args.R_half else None
+    if args.truth_from:
+        cat = StarCatalog.read(args.truth_from)
+        if not isinstance(cat.truth, dict):
+            raise ValueError(f"{args.truth_from} has no 'truth' metadata: give --truth SITE=VALUE instead")
+        truth.update({k: float(v) for k, v in cat.truth.items() if "." in k or k == "v_sys"})
+        R_half = R_half if R_half is not None else cat.R_half
+        distance = cat.distance
+    truth.update({k: float(v) for k, v in parse_site_values(args.truth, "truth").items()})
+    spec = ModelSpec(args.tracer, args.halo, args.anisotropy, R_half=R_half,
+                     priors=parse_site_values(args.prior), forward=args.forward,
+                     stellar_mass=_stellar_mass(args.stellar_mass), parameterization=args.parameterization)
+    truth = truth_in_parameterization(spec, truth)
+    truth = {k: v for k, v in truth.items() if k in spec.sites or k == "v_sys"}
+    missing = [s for s in spec.sites if s not in truth and s not in pooled]
+    if missing:
+        raise ValueError(f"give a truth for {missing} (--truth SITE=VALUE), or fix them (--prior SITE=VALUE)")
+    return spec, truth, distance
+
+
+def add_parameterization(p):
+    """``--parameterization``, default as ``fit``: the halo normalisation sampled as
+    log10 M(<1.8 R_half)."""
+    p.add_argument("--parameterization", default="enclosed_mass", choices=["enclosed_mass", "native"],
+                   help="the halo normalisation as log10 M(<1.8 R_half), halo.log10_m_ref (enclosed_mass, "
+                        "default, as fit) or as its own field, log10 rho_s or log10 m_tot (native); a truth "
+                        "in either is converted")
+
+
+def add_truth_arguments(p):
+    """``--truth SITE=VALUE`` (repeatable) and ``--truth-from CATALOG``."""
+    p.add_argument("--truth", action="append", default=[], metavar="SITE=VALUE",
+                   help="true value of a free parameter (sampled coordinates: log10 for scales); repeatable")
+    p.add_argument("--truth-from", default=None, metavar="CATALOG",
+                   help="take the truth, R_half and distance from a mock catalogue's metadata")
+
+
+def _run(args) -> int:
+    from ..data import parse_quantity
     from ..infer.fisher import fisher_matrix, forecast, parse_target, stars_for_target
     from ..infer.survey import SurveyDesign
 
@@ -130,27 +181,11 @@ def _run(args) -> int:
         raise ValueError(f"--R-max must be > 0 (units of R_half); got {args.R_max}")
     if any(not (np.isfinite(n) and n > 0) for n in args.n_stars):
         raise ValueError(f"--n-stars must be > 0; got {args.n_stars}")
-    truth = {}
-    R_half = parse_quantity(args.R_half, "length") if args.R_half else None
-    distance = parse_quantity(args.distance, "length") if args.distance else None
-    if args.truth_from:
-        cat = StarCatalog.read(args.truth_from)
-        if not isinstance(cat.truth, dict):
-            raise ValueError(f"{args.truth_from} has no 'truth' metadata: give --truth SITE=VALUE instead")
-        truth.update({k: float(v) for k, v in cat.truth.items() if "." in k or k == "v_sys"})
-        R_half = R_half if R_half is not None else cat.R_half
-        distance = distance if distance is not None else cat.distance
-    truth.update({k: float(v) for k, v in parse_site_values(args.truth, "truth").items()})
-    spec = ModelSpec(args.tracer, args.halo, args.anisotropy, R_half=R_half,
-                     priors=parse_site_values(args.prior), forward=args.forward,
-                     stellar_mass=_stellar_mass(args.stellar_mass))
-    truth = {k: v for k, v in truth.items() if k in spec.sites or k == "v_sys"}
-    missing = [s for s in spec.sites if s not in truth]
-    if missing:
-        raise ValueError(f"give a truth for {missing} (--truth SITE=VALUE), or fix them (--prior SITE=VALUE)")
+    spec, truth, distance = spec_and_truth(args)
+    distance = parse_quantity(args.distance, "length") if args.distance else distance
     tracer = spec.build(truth)[0]
     priors = not args.no_priors
-    header = (f"Fisher forecast, forward: {spec.forward.name}; "
+    header = (f"Fisher forecast, forward: {spec.forward.name}, halo normalisation: {spec.parameterization}; "
               + ("default: Fisher information + the priors' information (the priors a fit uses: exact "
                  "curvature, or the equal-entropy Gaussian of a flat prior; --no-priors for the bare "
                  "Cramer-Rao bound)"
@@ -208,10 +243,8 @@ def register(sub):
     p = sub.add_parser("forecast", help="Fisher-forecast errors of a survey (exact engine or emulator)",
                        description=__doc__.split("\n\n")[0])
     add_model_arguments(p)
-    p.add_argument("--truth", action="append", default=[], metavar="SITE=VALUE",
-                   help="true value of a free parameter (sampled coordinates: log10 for scales); repeatable")
-    p.add_argument("--truth-from", default=None, metavar="CATALOG",
-                   help="take the truth, R_half and distance from a mock catalogue's metadata")
+    add_parameterization(p)
+    add_truth_arguments(p)
     p.add_argument("--n-stars", type=float, nargs="+", default=[100, 300, 1000],
                    help="survey sizes (default 100 300 1000)")
     p.add_argument("--v-err", nargs="+", default=["2"],

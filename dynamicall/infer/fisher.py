@@ -49,6 +49,7 @@ __all__ = [
     "crlb_error_samples", "crlb_uncertainties", "derived_jacobian", "derived_uncertainties",
     "expected_log_likelihood", "fisher_matrix", "forecast", "parse_target", "prior_curvature",
     "prior_precision", "prior_standard_deviations", "propagated_variance", "stars_for_target",
+    "truth_in_parameterization",
 ]
 
 #: Condition number (of F scaled to unit diagonal) above which :func:`crlb` warns.
@@ -171,6 +172,50 @@ def _theta(spec, truth: dict):
     return sites, np.array([float(truth[s]) for s in sites])
 
 
+def truth_in_parameterization(spec, truth: dict) -> dict:
+    """``truth`` with the halo normalisation in ``spec``'s parameterisation.
+
+    A truth written for ``parameterization="native"`` (``halo.log10_rho_s`` or
+    ``halo.log10_m_tot``) gets ``halo.log10_m_ref`` = log10 M_halo(< 1.8 R_half) for an
+    ``"enclosed_mass"`` spec, and the reverse; the other parameterisation's site is
+    dropped. Without values for all the halo's other sites nothing is converted (the
+    missing sites are named by whatever needs them). Anything else is returned as is.
+
+    Example
+    -------
+    >>> from dynamicall.infer.spec import ModelSpec
+    >>> spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25, parameterization="enclosed_mass")
+    >>> truth = truth_in_parameterization(spec, {"halo.log10_rho_s": 7.6, "halo.log10_r_s": 0.0,
+    ...                                          "anisotropy.beta": 0.2})
+    >>> sorted(truth), round(truth["halo.log10_m_ref"], 3)
+    (['anisotropy.beta', 'halo.log10_m_ref', 'halo.log10_r_s'], 7.486)
+    """
+    from .priors import site_name
+    from .spec import _NORMALISATIONS, MASS_SITE
+
+    out = dict(truth)
+    halo = spec.component("halo")
+    norm = [p for p in (halo.params if halo is not None else ()) if p.field in _NORMALISATIONS and p.free]
+    if not norm:
+        return out
+    p = norm[0]
+    native = site_name("halo", p.field, True)
+    if p.site in out:  # already in spec's parameterisation: drop the other one
+        out.pop(MASS_SITE if p.site == native else native, None)
+        return out
+    source = native if p.reference_radius is not None else MASS_SITE
+    if source not in out:
+        return out  # _theta names what is missing
+    if any(q.free and q is not p and q.site not in out for q in halo.params):
+        return out  # the halo's other sites are needed: _theta (or the caller) names what is missing
+    unit = halo.build({**out, p.site: 0.0})  # the normalisation's site at 0 (a value of 1)
+    if p.reference_radius is not None:  # log10 M_ref = log10 norm + log10 M_ref(norm = 1)
+        out[p.site] = float(out.pop(source)) - float(jnp.log10(getattr(unit, p.field)))
+    else:  # log10 norm = log10 M_ref - log10 M_ref(norm = 1)
+        out[p.site] = float(out.pop(source)) - float(jnp.log10(unit.mass(spec.reference_radius)))
+    return out
+
+
 def fisher_matrix(spec, truth: dict, design: SurveyDesign, *, proper_motions=None,
                   v_sys: bool = True, prior_widths: dict | None = None) -> FisherMatrix:
     """Expected Fisher information of a survey for the free parameters of ``spec``.
@@ -256,9 +301,11 @@ def _names(F, n):
 def crlb(F, *, warn_condition: float = CONDITION_WARNING) -> np.ndarray:
     """The Cramer-Rao lower bound: the inverse of the Fisher matrix.
 
-    The matrix is scaled to unit diagonal before inversion; if its condition number then
-    exceeds ``warn_condition`` a ``RuntimeWarning`` names the worst-constrained direction.
-    Nothing is patched: the returned matrix is the plain inverse.
+    Inverted by :func:`dynamicall.infer.optimize.inverse_positive_definite` (the same
+    code path as the Laplace covariance), which scales the matrix to unit diagonal; if
+    its condition number then exceeds ``warn_condition`` a ``RuntimeWarning`` names the
+    worst-constrained direction, and beyond 1 / (n eps) (no correct digit left) it is
+    singular. Nothing is patched: the returned matrix is the plain inverse.
 
     Parameters
     ----------
@@ -272,13 +319,15 @@ def crlb(F, *, warn_condition: float = CONDITION_WARNING) -> np.ndarray:
     Raises
     ------
     ValueError
-        If a parameter has no information (zero diagonal) or F is singular.
+        If a parameter has no information (zero diagonal) or F is (numerically) singular.
 
     Example
     -------
     >>> crlb(np.diag([4.0, 100.0])).diagonal().tolist()
     [0.25, 0.01]
     """
+    from .optimize import inverse_positive_definite
+
     m = _as_matrix(F)
     names = _names(F, m.shape[0])
     d = np.diag(m)
@@ -290,9 +339,10 @@ def crlb(F, *, warn_condition: float = CONDITION_WARNING) -> np.ndarray:
             f"no Fisher information on {zero}: the design does not constrain them; fix them "
             f"or add prior widths"
         )
-    s = 1.0 / np.sqrt(d)
-    scaled = m * np.outer(s, s)
-    eig, vec = np.linalg.eigh(scaled)
+    inv, _, (eig, vec) = inverse_positive_definite(m, spectrum=True)
+    size = np.abs(eig)
+    if not size.min() > m.shape[0] * np.finfo(float).eps * size.max():  # no digit of the inverse is right
+        raise ValueError("the Fisher matrix is singular: fix parameters or add prior widths")
     cond = eig[-1] / eig[0] if eig[0] > 0 else np.inf
     if not cond < warn_condition:
         weak = vec[:, 0]
@@ -305,11 +355,7 @@ def crlb(F, *, warn_condition: float = CONDITION_WARNING) -> np.ndarray:
             RuntimeWarning,
             stacklevel=2,
         )
-    try:
-        inv = np.linalg.inv(scaled)
-    except np.linalg.LinAlgError:
-        raise ValueError("the Fisher matrix is singular: fix parameters or add prior widths") from None
-    return inv * np.outer(s, s)
+    return inv
 
 
 def crlb_uncertainties(F, **kwargs) -> dict:

@@ -136,3 +136,60 @@ def forecast_plot(outs, path=None, targets=()):
         with atomic_file(path) as tmp:
             fig.savefig(tmp, dpi=110, format="png")
     return fig
+
+
+def population_forecast_plot(out, path=None):
+    """Population forecast errors against the number of galaxies, one panel per pooled
+    site: the mean (solid), scatter (dashed) and trend slope (dotted), one colour per
+    number of stars per galaxy; open markers: dominated by the mean's prior.
+
+    Parameters
+    ----------
+    out : dict
+        Output of :func:`dynamicall.infer.population_fisher.population_forecast`.
+    path : str, optional
+        Write the figure here (PNG), atomically.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plots need matplotlib: pip install matplotlib (or dynamicall[plot])") from None
+
+    sites = tuple(out["pooled"])
+    fig = Figure(figsize=(4.3 * len(sites), 4.0))
+    FigureCanvasAgg(fig)
+    axes = np.atleast_1d(fig.subplots(1, len(sites)))
+    N = np.asarray(out["n_galaxies"], dtype=float)
+    colors = [f"C{j}" for j in range(len(out["n_stars"]))]
+    for ax, site in zip(axes, sites):
+        for kind, style in (("mean", "-"), ("scatter", "--"), ("slope", ":")):
+            name = f"{kind}[{site}]"
+            if name not in out["sigma"]:
+                continue
+            for j, (n, color) in enumerate(zip(out["n_stars"], colors)):
+                y = np.asarray(out["sigma"][name])[:, j]
+                label = f"{kind}, {int(round(n))} stars" if kind == "mean" else (kind if j == 0 else None)
+                _marked(ax, N, y, np.asarray(out["prior_dominated"][name])[:, j], ls=style, color=color,
+                        label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("number of galaxies")
+        ax.set_ylabel(f"1 sigma of the hyperparameters of {site}")
+        values = out["values"]
+        ax.set_title(f"{site}: mean {values[f'mean[{site}]']:.3g}, scatter {values[f'scatter[{site}]']:.3g}",
+                     fontsize=9)
+        ax.legend(fontsize=6, frameon=False)
+    fig.suptitle("population forecast (hyperparameter Fisher); solid mean, dashed scatter, dotted slope",
+                 fontsize=10)
+    fig.tight_layout()
+    if path is not None:
+        from .._durable import atomic_file
+
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    return fig

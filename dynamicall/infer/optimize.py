@@ -10,11 +10,17 @@ chains around the mode and seed its (dense) mass matrix with the covariance
 (``init="laplace"``, the default of :func:`dynamicall.infer.fit`). For a site far from its
 prior's bounds the mode is the usual maximum a posteriori point.
 
-The curvature code is two pure functions of arrays, shared with anything that needs a
-covariance from a Hessian (Fisher forecasts: the Fisher matrix is the expected Hessian of
-the negative log-likelihood): :func:`hessian_covariance` (Hessian of a scalar function at
-a point, and its inverse) and :func:`inverse_positive_definite` (a symmetric inverse with a
-check that the matrix is positive definite).
+The curvature code is two pure functions of arrays. :func:`inverse_positive_definite` (a
+symmetric inverse, scaled to unit diagonal, with a check that the matrix is positive
+definite) is the library's one inversion of a curvature matrix: the Laplace covariance
+here, the Cramer-Rao bound of Fisher forecasts (:func:`dynamicall.infer.fisher.crlb`) and
+the population forecast (:mod:`dynamicall.infer.population_fisher`) all call it.
+:func:`hessian_covariance` (an autodiff Hessian of a scalar function at a point, and its
+inverse through the same function) is the public route for small functions of one's own;
+the library itself needs no full autodiff Hessian: :func:`optimize` differences the
+autodiff gradient (an autodiff Hessian of the Jeans engine cost 2.5x the compilation time),
+and a Fisher matrix needs only first derivatives of the variances
+(:func:`dynamicall.infer.fisher.fisher_matrix`).
 
 Example
 -------
@@ -34,20 +40,34 @@ import numpy as np
 
 
 # ---------------------------------------------------------------------- pure curvature
-def inverse_positive_definite(matrix, floor: float = 0.0):
-    """Symmetric inverse of a symmetric matrix, and whether it is positive definite.
+def inverse_positive_definite(matrix, floor: float = 0.0, *, spectrum: bool = False):
+    r"""Symmetric inverse of a symmetric matrix, and whether it is positive definite: the
+    one inversion of a curvature matrix in the library (the Laplace covariance of
+    :func:`optimize`, the Cramer-Rao bound :func:`dynamicall.infer.fisher.crlb` and the
+    population forecast all call it).
+
+    The matrix is symmetrised and, when its diagonal is positive, scaled to unit diagonal,
+    :math:`A = D M D` with :math:`D = \mathrm{diag}(M)^{-1/2}` (Jacobi scaling: parameters
+    in different units cost no precision); then :math:`A = V \Lambda V^T` and
+    :math:`M^{-1} = D V \Lambda^{-1} V^T D`. Computed in float64 with numpy whatever
+    JAX's precision.
 
     Parameters
     ----------
     matrix : array (n, n)
         A Hessian of a negative log density (or a Fisher matrix).
     floor : float
-        Eigenvalues below ``floor * max(|eigenvalue|)`` are raised to it before inverting
-        (0: no regularisation; the flag still reports the original spectrum).
+        Eigenvalues (of the scaled matrix) below ``floor * max(|eigenvalue|)`` are raised
+        to it before inverting (0: no regularisation; the flag still reports the
+        original spectrum).
+    spectrum : bool
+        Also return ``(eigenvalues, eigenvectors)`` of the scaled matrix (ascending),
+        whose ratio is the condition number after scaling.
 
     Returns
     -------
-    (inverse, positive_definite) : array (n, n), bool array
+    (inverse, positive_definite) : ndarray (n, n), bool; with ``spectrum``, a third item
+    ``(eigenvalues, eigenvectors)``.
 
     Example
     -------
@@ -55,14 +75,17 @@ def inverse_positive_definite(matrix, floor: float = 0.0):
     >>> np.diag(inv).tolist(), bool(ok)
     ([0.5, 2.0], True)
     """
-    m = jnp.asarray(matrix)
+    m = np.asarray(matrix, dtype=float)
     m = 0.5 * (m + m.T)
-    w, v = jnp.linalg.eigh(m)
-    ok = jnp.all(w > 0)
-    if floor > 0:
-        w = jnp.maximum(w, floor * jnp.max(jnp.abs(w)))
-    inverse = (v / w) @ v.T
-    return 0.5 * (inverse + inverse.T), ok
+    d = np.diag(m)
+    s = 1.0 / np.sqrt(d) if np.all(d > 0) else np.ones_like(d)
+    w, v = np.linalg.eigh(m * np.outer(s, s))
+    ok = bool(np.all(w > 0))
+    wf = np.maximum(w, floor * np.max(np.abs(w))) if floor > 0 else w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inverse = (v / wf) @ v.T * np.outer(s, s)
+    inverse = 0.5 * (inverse + inverse.T)
+    return (inverse, ok, (w, v)) if spectrum else (inverse, ok)
 
 
 def hessian_covariance(negative_log_density, x, floor: float = 0.0):
