@@ -98,16 +98,29 @@ def problem_from_recipe(recipe) -> dict:
     wider box the train split sampled.
     """
     extra = {}
+    names = recipe.network_input_names
     if recipe.has_guard_band:
-        extra["training_bounds"] = {k: [float(lo), float(hi)] for k, (lo, hi) in recipe.train_bounds.items()}
+        extra["training_bounds"] = {k: [float(lo), float(hi)] for k, (lo, hi) in recipe.train_bounds.items()
+                                    if k in names}
+    if recipe.encoder is not None:
+        # a CNN problem: any tracer, read through its light profile on profile_grid; the
+        # recipe's tracer inputs (the training family) are recorded, not network inputs
+        extra.update(
+            tracer_family=recipe.tracer.family,
+            tracer_inputs={k: [float(lo), float(hi)] for k, (lo, hi) in recipe.bounds.items()
+                           if k in recipe.tracer_input_names},
+            profile_grid=[float(x) for x in recipe.profile_grid],
+            profile_floor=float(recipe.encoder["floor"]),
+            profile_quantity="ln(Sigma(R) / Sigma(R_half))",
+        )
     return dict(**extra,
         fixed=fixed_halo_parameters(recipe),
-        tracer=recipe.tracer.family,
+        tracer="any" if recipe.encoder is not None else recipe.tracer.family,
         mass=recipe.halo.family,
         anisotropy=recipe.anisotropy.family,
         stars=recipe.stars is not None,
-        input_names=list(recipe.input_names),
-        bounds={k: [float(lo), float(hi)] for k, (lo, hi) in recipe.bounds.items()},
+        input_names=list(names),
+        bounds={k: [float(lo), float(hi)] for k, (lo, hi) in recipe.bounds.items() if k in names},
         constraints=[dict(description=c.description, coefficients=dict(c.coefficients), min=c.min, max=c.max)
                      for c in recipe.constraints],
         grid=[float(x) for x in recipe.grid],
@@ -158,6 +171,7 @@ def normalization(problem: dict, inputs, outputs, baseline: str = "quadrature", 
     residual = np.asarray(outputs, dtype=float) - _baseline_tiled(problem, inputs, kind=baseline)
     mean, std = residual.mean(0), np.maximum(residual.std(0), 1e-12)
     out = dict(
+        **({"profile_envelope": [extra.min(0).tolist(), extra.max(0).tolist()]} if extra.shape[1] else {}),
         input_center=center.tolist(),
         input_half_width=half_width.tolist(),
         output_mean=mean.tolist(),

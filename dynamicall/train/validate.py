@@ -92,8 +92,10 @@ def validate(emulator, n: int = 4096, seed: int | None = None, design: str = "ra
     exact = exact_outputs(recipe, inputs, progress=progress)
     t_exact = time.perf_counter() - t0
     predict = jax.jit(emulator.predict_log)
+    # a CNN emulator reads the tracer's profile instead of the recipe's tracer inputs
+    network_inputs = recipe.network_inputs(inputs)
     t0 = time.perf_counter()
-    emulated = np.asarray(predict(inputs)).reshape(exact.shape)
+    emulated = np.asarray(predict(network_inputs)).reshape(exact.shape)
     t_emu = time.perf_counter() - t0
     stats = error_statistics(emulated, exact)
     n_gradient = min(int(n_gradient), n)
@@ -101,8 +103,9 @@ def validate(emulator, n: int = 4096, seed: int | None = None, design: str = "ra
         from ..emulate.validation import gradient_statistics
 
         _, exact_jac = exact_jacobians(recipe, inputs[:n_gradient])
-        stats["gradient"] = gradient_statistics(emulator_jacobians(emulator, inputs[:n_gradient]), exact_jac)
-    meta = dict(seed=int(seed), design=design, engine=recipe.engine_version(), input_names=list(recipe.input_names),
+        exact_jac = exact_jac[:, :, recipe.network_columns]  # d / d (the network's scalar inputs)
+        stats["gradient"] = gradient_statistics(emulator_jacobians(emulator, network_inputs[:n_gradient]), exact_jac)
+    meta = dict(seed=int(seed), design=design, engine=recipe.engine_version(), input_names=list(recipe.network_input_names),
                 device=f"{jax.devices()[0].platform} ({jax.devices()[0].device_kind})",
                 exact_seconds=round(t_exact, 2), emulator_seconds=round(t_emu, 3))
     if emulator.path is not None:
