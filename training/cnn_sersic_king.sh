@@ -26,7 +26,7 @@ $LAUNCH dynamicall generate "$RECIPE" --split validation --out "$OUT_DIR/validat
 
 # 2. the emulator (resumes from its last epoch if interrupted); --overwrite replaces the
 #    shipped folder as a whole (weights, card and report together)
-TRAIN_FLAGS=${TRAIN_FLAGS:---max-minutes 32 --plateau-patience 6 --patience 16}
+TRAIN_FLAGS=${TRAIN_FLAGS:---max-minutes 45 --plateau-patience 6 --patience 16}
 dynamicall train "$RECIPE" --data "$OUT_DIR/train.h5" --val "$OUT_DIR/validation.h5" \
     --out emulators/cnn_sersic_king --overwrite --family cnn_mlp --channels 8,16 --kernel 5 --features 16 \
     --width 128 --depth 3 --activation silu --baseline quadrature $TRAIN_FLAGS
