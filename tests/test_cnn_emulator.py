@@ -152,3 +152,38 @@ def test_a_recipe_drawing_the_tracer_from_inputs_needs_an_encoder():
     without = text[: text.index("\n[encoder]")] + text[text.index("\n[halo]") :]
     with pytest.raises(ValueError, match=r"only a CNN recipe, with an \[encoder\] table"):
         parse_recipe(without)
+
+
+@pytest.mark.slow
+def test_sersic_mock_fit_agrees_with_the_exact_engine(x64):
+    """A small version of ``benchmarks/cnn_fit.py`` (the issue's "done when"): a 150-star
+    Sersic mock, light profile from the catalogue's metadata, fitted with the exact engine
+    and with the CNN emulator (same NUTS seed): posterior medians within 0.1 sigma."""
+    from dynamicall.data import StarCatalog
+    from dynamicall.infer import fit
+    from dynamicall.mock import mock_catalog
+
+    R_e = 0.25
+    table = mock_catalog(Sersic(m_tot=1.0, R_e=R_e, n=2.0), NFW(rho_s=2e7, r_s=1.0), Constant(beta=0.2), 150,
+                         velocities="los", v_err=2.0, R_max=2.9 * R_e, seed=5)
+    table.meta.update({"tracer": "sersic", "sersic_n": 2.0, "R_e": f"{R_e} kpc", "R_half": f"{R_e} kpc"})
+    cat = StarCatalog.from_table(table)
+    draws = {}
+    for forward in ("exact", NAME):
+        result = fit(cat, tracer="catalog", halo="nfw", anisotropy="constant", forward=forward, warmup=150,
+                     samples=300, chains=1, seed=2, progress=False)
+        draws[forward] = {s: np.asarray(result.draws(s)).ravel() for s in
+                          ("halo.log10_m_ref", "halo.log10_r_s", "anisotropy.beta", "v_sys")}
+    for site, exact in draws["exact"].items():
+        shift = abs(np.median(draws[NAME][site]) - np.median(exact)) / np.std(exact)
+        assert shift <= 0.1, (site, shift)
+
+
+def test_cosine_schedule_needs_a_time_budget():
+    from dynamicall.train.training import TrainSettings
+
+    with pytest.raises(ValueError, match="cosine schedule needs max_minutes"):
+        TrainSettings(schedule="cosine")
+    with pytest.raises(ValueError, match="schedule must be"):
+        TrainSettings(schedule="linear")
+    assert TrainSettings(schedule="cosine", max_minutes=5).schedule == "cosine"

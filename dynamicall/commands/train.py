@@ -100,7 +100,10 @@ def run(args) -> int:
     settings = TrainSettings(
         batch_size=args.batch, learning_rate=args.lr, max_epochs=args.max_epochs, patience=args.patience,
         plateau_patience=args.plateau_patience, max_minutes=args.max_minutes, seed=args.seed,
-    )
+        schedule=args.schedule,
+    ) if (args.schedule == "plateau" or args.max_minutes) else None
+    if settings is None:
+        return _fail("--schedule cosine needs --max-minutes (the length of the schedule)")
     architecture = dict(family=args.family, width=args.width, depth=args.depth, activation=args.activation)
     if cnn:
         try:
@@ -120,6 +123,7 @@ def run(args) -> int:
                        settings=settings, name=args.name, provenance=provenance, progress=not args.quiet,
                        overwrite=args.overwrite, baseline=args.baseline, n_components=args.pca,
                        jacobian_data=jacobian_data, grad_weight=args.grad_weight, grad_batch=args.grad_batch,
+                       init_from=args.init_from,
                        val_jacobian=None if val_jac is None else (
                            net(val_jac.inputs), val_jac.jacobian[:, :, recipe.network_columns]))
     except (OutputExistsError, ValueError) as err:
@@ -166,6 +170,11 @@ def register(sub):
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget")
     p.add_argument("--patience", type=int, default=16, help="early-stopping patience (epochs)")
     p.add_argument("--plateau-patience", type=int, default=5, help="epochs before the learning rate halves")
+    p.add_argument("--schedule", choices=("plateau", "cosine"), default="plateau",
+                   help="learning rate: halve on plateaus (default), or a cosine decay over --max-minutes")
+    p.add_argument("--init-from", default=None,
+                   help="start from the best parameters in a training checkpoint folder (.NAME.checkpoint) of "
+                        "the same data and architecture")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
     p.set_defaults(func=run)
