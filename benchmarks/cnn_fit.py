@@ -6,12 +6,13 @@ The mock: ``--stars`` stars (line-of-sight velocities drawn from the exact sigma
 r_s = 1 kpc) with constant beta = 0.2, velocity errors 2 km/s. The light profile is
 read from the catalogue's metadata (``tracer="catalog"``: tracer: sersic, sersic_n, R_e)
 and fixed. The model: NFW halo (halo.log10_m_ref, halo.log10_r_s), constant anisotropy,
-v_sys; default priors (truncated to the emulator's domain in both fits, so both sample
-the same posterior). Both fits use the same NUTS settings and seed (common random
+v_sys; the same uniform priors in both fits, inside the emulator's domain (``PRIORS``). Both fits use the same NUTS settings and seed (common random
 numbers: the difference of the medians then measures the forward models, not Monte
 Carlo noise). The criterion of issue 16: every median within 0.1 posterior sigma.
 
-Run: ``python benchmarks/cnn_fit.py [--emulator cnn_sersic_king] [--samples 2000]``.
+Run: ``python benchmarks/cnn_fit.py [--emulator cnn_sersic_king] [--samples 2000]``; or the two
+fits in parallel, ``--draws out/cnn_fit.npz --only exact`` and ``... --only cnn_sersic_king``,
+then the same command without ``--only`` to compare the cached draws.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ import time
 
 import jax
 import numpy as np
+
+
+#: The same priors in both fits, inside the emulator's domain (r_s / R_half in [0.1, 30],
+#: beta in [-1, 0.9]): otherwise the emulator fit's default priors are truncated to its
+#: domain and the exact fit's are not, and the posteriors differ by construction.
+PRIORS = {"halo.log10_r_s": (-1.5, 0.85), "anisotropy.beta": (-0.95, 0.85)}
 
 
 def sersic_mock(n_stars: int, sersic_n: float, seed: int):
@@ -40,7 +47,7 @@ def sersic_mock(n_stars: int, sersic_n: float, seed: int):
 
 
 def compare(emulator: str, n_stars: int, sersic_n: float, warmup: int, samples: int, chains: int, seed: int,
-            log=print, exact_file=None):
+            log=print, exact_file=None, only=None):
     """Fit the mock with both forward models; returns {site: (exact median, exact sigma,
     CNN median, CNN sigma, |difference| / exact sigma)} and the two wall times. With
     ``exact_file`` (.npz) the exact fit's draws are saved there, or read if it exists and
@@ -49,28 +56,33 @@ def compare(emulator: str, n_stars: int, sersic_n: float, warmup: int, samples: 
 
     cat, _ = sersic_mock(n_stars, sersic_n, seed)
     out, walls = {}, {}
-    settings = np.array([n_stars, sersic_n, warmup, samples, chains, seed], dtype=float)
-    if exact_file is not None and pathlib.Path(exact_file).is_file():
-        with np.load(exact_file) as saved:
-            if np.array_equal(saved["_settings"], settings):
-                out["exact"] = {k: saved[k] for k in saved.files if not k.startswith("_")}
-                walls["exact"] = float(saved["_wall"])
-                log(f"exact draws read from {exact_file}")
+    settings = np.array([n_stars, sersic_n, warmup, samples, chains, seed, *np.ravel(list(PRIORS.values()))])
+    cache = {}
+    if exact_file is not None:  # "DIR/NAME.npz": draws of forward F cached in DIR/NAME.F.npz
+        base = pathlib.Path(exact_file)
+        cache = {f: base.with_name(f"{base.stem}.{f}.npz") for f in ("exact", emulator) if f is not None}
+    for forward, path in cache.items():
+        if path.is_file():
+            with np.load(path) as saved:
+                if np.array_equal(saved["_settings"], settings):
+                    out[forward] = {k: saved[k] for k in saved.files if not k.startswith("_")}
+                    walls[forward] = float(saved["_wall"])
+                    log(f"{forward} draws read from {path}")
     for forward in ("exact", emulator):
-        if forward is None or forward in out:
+        if forward is None or forward in out or (only is not None and forward != only):
             continue
         t0 = time.perf_counter()
-        result = fit(cat, tracer="catalog", halo="nfw", anisotropy="constant", forward=forward,
+        result = fit(cat, tracer="catalog", halo="nfw", anisotropy="constant", forward=forward, priors=dict(PRIORS),
                      warmup=warmup, samples=samples, chains=chains, seed=seed, progress=False)
         walls[forward] = time.perf_counter() - t0
         out[forward] = {s: np.asarray(result.draws(s)).ravel() for s in result.samples
                         if np.ndim(result.samples[s]) >= 1 and not s.startswith("_")}
         log(f"{forward}: {walls[forward]:.1f} s")
-        if forward == "exact" and exact_file is not None:
+        if forward in cache:
             from dynamicall._durable import save_npz
 
-            save_npz(pathlib.Path(exact_file), dict(out["exact"], _settings=settings, _wall=np.array(walls["exact"])))
-    if emulator is None:
+            save_npz(cache[forward], dict(out[forward], _settings=settings, _wall=np.array(walls[forward])))
+    if emulator is None or only is not None:
         return {}, walls
     rows = {}
     for site in out["exact"]:
@@ -93,14 +105,14 @@ def main():
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--exact-draws", default=None,
-                        help="npz file: save the exact fit's draws there, or reuse them if it exists (same settings)")
-    parser.add_argument("--exact-only", action="store_true", help="run (and save) the exact fit only")
+    parser.add_argument("--draws", default=None,
+                        help="DIR/NAME.npz: cache each fit's draws in DIR/NAME.FORWARD.npz, reused with the same settings")
+    parser.add_argument("--only", default=None, help="run (and cache) only this forward model: exact or the emulator")
     args = parser.parse_args()
     jax.config.update("jax_enable_x64", True)
-    rows, walls = compare(None if args.exact_only else args.emulator, args.stars, args.n, args.warmup, args.samples,
-                          args.chains, args.seed, exact_file=args.exact_draws)
-    if args.exact_only:
+    rows, walls = compare(args.emulator, args.stars, args.n, args.warmup, args.samples,
+                          args.chains, args.seed, exact_file=args.draws, only=args.only)
+    if args.only:
         return
     print(f"\n# {args.stars}-star Sersic n={args.n:g} mock; NUTS {args.chains} chain(s) x ({args.warmup} warm-up + "
           f"{args.samples} samples), seed {args.seed}; wall: exact {walls['exact']:.0f} s, "
