@@ -74,6 +74,7 @@ def test_recorded_validation_meets_the_value_floors(emulator):
     assert v["meets_floors"]
 
 
+@pytest.mark.slow
 def test_the_training_family_is_sersic_and_king(x64):
     """SersicKing(shape) is Sersic(n(shape)) below 1 and a King of concentration c(shape)
     above, both with m_tot = 1 and R_half = 1."""
@@ -129,6 +130,7 @@ def test_fresh_profiles_against_the_exact_engine(emulator, x64):
         assert np.max(np.abs(a / b - 1)) <= worst
 
 
+@pytest.mark.slow
 def test_cached_encoder_gives_the_uncached_outputs(emulator, x64):
     tracer = Sersic(m_tot=1e6, R_e=0.3, n=2.5)
     halo, aniso = NFW(rho_s=2e7, r_s=1.0), Constant(beta=0.2)
