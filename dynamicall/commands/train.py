@@ -75,16 +75,24 @@ def run(args) -> int:
         from ..cli import one_line
 
         return _fail(one_line(err))
-    inputs = np.concatenate([d.inputs for d in sets])
+    cnn = recipe.encoder is not None
+    if cnn != (args.family == "cnn_mlp"):
+        return _fail(f"recipe {recipe.name!r} " + ("has an [encoder]: train it with --family cnn_mlp" if cnn
+                                                   else "has no [encoder] table: a cnn_mlp needs one"))
+    # a CNN reads the tracer's profile: the recipe's tracer inputs become profile columns
+    net = recipe.network_inputs if cnn else (lambda x: x)
+    inputs = net(np.concatenate([d.inputs for d in sets]))
     outputs = np.concatenate([d.outputs for d in sets])
     with_jac = [d for d in sets if d.jacobian is not None]
+    if cnn and (with_jac and args.grad_weight > 0):
+        return _fail("--grad-weight is not supported for cnn_mlp emulators (train on values)")
     if args.grad_weight > 0 and not with_jac:
         return _fail("--grad-weight needs a --data set with the Jacobian (dynamicall generate --jacobian)")
     jacobian_data = None
     if with_jac and args.grad_weight > 0:
         jacobian_data = (np.concatenate([d.inputs for d in with_jac]), np.concatenate([d.jacobian for d in with_jac]))
     if val is not None:
-        x_train, y_train, x_val, y_val = inputs, outputs, val.inputs, val.outputs
+        x_train, y_train, x_val, y_val = inputs, outputs, net(val.inputs), val.outputs
         val_source = dict(file=pathlib.Path(args.val).name, content_hash=val.attrs.get("content_hash"))
     else:
         x_train, y_train, x_val, y_val = split_holdout(inputs, outputs, args.holdout, args.seed)
@@ -92,8 +100,21 @@ def run(args) -> int:
     settings = TrainSettings(
         batch_size=args.batch, learning_rate=args.lr, max_epochs=args.max_epochs, patience=args.patience,
         plateau_patience=args.plateau_patience, max_minutes=args.max_minutes, seed=args.seed,
-    )
+        schedule=args.schedule,
+    ) if (args.schedule == "plateau" or args.max_minutes) else None
+    if settings is None:
+        return _fail("--schedule cosine needs --max-minutes (the length of the schedule)")
     architecture = dict(family=args.family, width=args.width, depth=args.depth, activation=args.activation)
+    if cnn:
+        try:
+            channels = [int(c) for c in args.channels.split(",")]
+        except ValueError:
+            return _fail(f"--channels must be integers separated by commas, e.g. 8,16; got {args.channels!r}")
+        if not channels or min(channels) < 1 or args.kernel < 1 or args.features < 1:
+            return _fail(f"need --channels >= 1 each, --kernel >= 1 and --features >= 1; got {args.channels}, "
+                         f"{args.kernel}, {args.features}")
+        architecture.update(n_profile=int(recipe.profile_grid.size), channels=channels, kernel=args.kernel,
+                            n_features=args.features)
     provenance = dict(dataset_file=", ".join(pathlib.Path(p).name for p in args.data),
                       dataset_content_hash=", ".join(str(d.attrs.get("content_hash")) for d in sets),
                       validation_set=val_source, engine=sets[0].attrs.get("engine_version"))
@@ -102,7 +123,9 @@ def run(args) -> int:
                        settings=settings, name=args.name, provenance=provenance, progress=not args.quiet,
                        overwrite=args.overwrite, baseline=args.baseline, n_components=args.pca,
                        jacobian_data=jacobian_data, grad_weight=args.grad_weight, grad_batch=args.grad_batch,
-                       val_jacobian=None if val_jac is None else (val_jac.inputs, val_jac.jacobian))
+                       init_from=args.init_from,
+                       val_jacobian=None if val_jac is None else (
+                           net(val_jac.inputs), val_jac.jacobian[:, :, recipe.network_columns]))
     except (OutputExistsError, ValueError) as err:
         return _fail(str(err))
     best = emulator.card["training"]["best_validation"]
@@ -126,8 +149,12 @@ def register(sub):
     p.add_argument("--out", required=True, help="emulator folder to write (resumes if interrupted)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing emulator in --out")
     p.add_argument("--name", help="emulator name (default: the folder name)")
-    p.add_argument("--family", choices=("mlp",), default="mlp",
-                   help="network family (CNN+MLP emulators train from arrays, see docs/emulators.md)")
+    p.add_argument("--family", choices=("mlp", "cnn_mlp"), default="mlp",
+                   help="network family: mlp, or cnn_mlp (a CNN encoder of the tracer's light profile + an MLP "
+                        "head; needs a recipe with an [encoder] table, see docs/tracers.md)")
+    p.add_argument("--channels", default="8,16", help="cnn_mlp: channels of the stride-2 convolutions (default 8,16)")
+    p.add_argument("--kernel", type=int, default=5, help="cnn_mlp: convolution kernel size (default 5)")
+    p.add_argument("--features", type=int, default=8, help="cnn_mlp: encoder outputs (default 8)")
     p.add_argument("--width", type=int, default=256)
     p.add_argument("--depth", type=int, default=4)
     p.add_argument("--activation", default="silu")
@@ -143,6 +170,11 @@ def register(sub):
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget")
     p.add_argument("--patience", type=int, default=16, help="early-stopping patience (epochs)")
     p.add_argument("--plateau-patience", type=int, default=5, help="epochs before the learning rate halves")
+    p.add_argument("--schedule", choices=("plateau", "cosine"), default="plateau",
+                   help="learning rate: halve on plateaus (default), or a cosine decay over --max-minutes")
+    p.add_argument("--init-from", default=None,
+                   help="start from the best parameters in a training checkpoint folder (.NAME.checkpoint) of "
+                        "the same data and architecture")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
     p.set_defaults(func=run)

@@ -260,9 +260,48 @@ class Emulator:
         R_half = tracer_half_light_radius(self.problem, tracer)
         p = len(self.input_names)
         profile = tracer_profile(self.problem, tracer, R_half)
+        self._report_profile(profile)
         pn = (profile - self._input_center[p:]) / self._input_half_width[p:]
         features = nnx.merge(self._graphdef, self._state).encode(pn.astype(jnp.float32))
         return EncodedTracer(features=features, R_half=jnp.asarray(R_half))
+
+    #: Tolerance beyond the envelope of the training profiles, in ln Sigma: this fraction
+    #: of each point's training range plus :attr:`PROFILE_MARGIN_NATS`.
+    PROFILE_MARGIN = 0.05
+    PROFILE_MARGIN_NATS = 0.05
+
+    def profile_outside(self, profile) -> float:
+        """How far (in ln Sigma, beyond the tolerance) a tracer's encoder input
+        ln(Sigma / Sigma(R_half)) on the problem's ``profile_grid`` lies outside the
+        envelope of the training profiles: 0 inside; NaN for emulators without an envelope.
+
+        The tolerance at each radius is :attr:`PROFILE_MARGIN` of the training range there
+        plus :attr:`PROFILE_MARGIN_NATS`. A pointwise envelope is a loose test (a profile
+        inside it need not be close to any training profile): it catches tracers far from
+        the training family, not every extrapolation.
+        """
+        envelope = self.card["normalization"].get("profile_envelope")
+        if envelope is None:
+            return float("nan")
+        lo, hi = (np.asarray(v, dtype=float) for v in envelope)
+        tol = self.PROFILE_MARGIN * (hi - lo) + self.PROFILE_MARGIN_NATS
+        prof = np.asarray(profile, dtype=float)
+        return float(np.max(np.maximum(np.maximum(lo - tol - prof, prof - hi - tol), 0.0)))
+
+    def _report_profile(self, profile):
+        """Raise or warn (per ``on_domain``) for a concrete tracer profile outside the
+        training family's envelope (widened by :attr:`PROFILE_MARGIN`)."""
+        if self.on_domain == "penalty" or isinstance(profile, jax.core.Tracer):
+            return
+        excess = self.profile_outside(profile)
+        if not excess > 0:
+            return
+        message = (f"emulator {self.name!r}: the tracer's light profile lies outside the tracers it was "
+                   f"trained on ({self.problem.get('tracer_family')}, {self.problem.get('tracer_inputs')}) by "
+                   f"{excess:.3g} in ln Sigma at some radius (beyond the tolerance)")
+        if self.on_domain == "raise":
+            raise OutOfDomainError(message)
+        warnings.warn(message + " (extrapolating)", stacklevel=4)
 
     def features(self, tracer, mass, anisotropy):
         """The dimensionless inputs (``input_names`` order) of a (tracer, mass, anisotropy)."""
@@ -344,8 +383,10 @@ class Emulator:
         if any(isinstance(v, jax.core.Tracer) for v in leaves):
             return self._evaluate(R, tracer, mass, anisotropy)
         _check_radii(R)
-        x, _, R_half, _, _ = self._jit_inputs(tracer, mass, anisotropy)
+        x, full, R_half, _, _ = self._jit_inputs(tracer, mass, anisotropy)
         self._report(x, R / R_half)
+        if full is not None and full.shape[-1] > len(self.input_names):
+            self._report_profile(full[len(self.input_names) :])
         return self._jit_evaluate(R, tracer, mass, anisotropy)
 
     def sigma_los(self, R, tracer, mass, anisotropy):
@@ -361,7 +402,9 @@ class Emulator:
         Everything that does not depend on the mass and anisotropy is done here, once:
         the tracer's R_half, the stars' u = R / R_half, and the interpolation matrix
         (:func:`interpolation_matrix`, cubic in ln u) from the output grid to the stars.
-        The returned function then does one input mapping, one network evaluation, the
+        For a CNN emulator the tracer's encoder also runs here, once.
+        The returned function then does one input mapping, one network evaluation (a CNN
+        emulator's MLP head only), the
         baseline (if the emulator has one) on the grid and one small matrix product
         (stars x grid) per call. Inputs outside the
         domain follow ``on_domain`` as in :meth:`projected_dispersions` (clipped for
@@ -371,8 +414,9 @@ class Emulator:
         ----------
         R : array (N,)
             Concrete projected radii, kpc.
-        tracer : profile
-            The tracer, with concrete parameters.
+        tracer : profile or EncodedTracer
+            The tracer, with concrete parameters (for a CNN emulator it is encoded here,
+            once; or pass :meth:`encode_tracer`'s result).
         quantities : tuple of str
             Dispersions wanted ("los", "pm_radial", "pm_tangential").
 
@@ -381,11 +425,14 @@ class Emulator:
         callable
             ``f(mass, anisotropy) -> {quantity: sigma (N,) km/s}``; traceable.
         """
-        if self.card["architecture"]["family"] != "mlp":
-            raise ValueError("predictor() needs an MLP emulator")
+        cnn = self.card["architecture"]["family"] == "cnn_mlp"
         R = np.asarray(to_kpc(R), dtype=float).ravel()
         _check_radii(R)
-        R_half = float(tracer_half_light_radius(self.problem, tracer))
+        if cnn:  # the encoder runs here, once: each call then costs the MLP head only
+            encoded = tracer if isinstance(tracer, EncodedTracer) else self.encode_tracer(tracer)
+            features, R_half = encoded.features, float(encoded.R_half)
+        else:
+            R_half = float(tracer_half_light_radius(self.problem, tracer))
         names = [CARD_NAMES[q] for q in self.quantities]
         missing = [q for q in quantities if q not in names]
         if missing:
@@ -407,7 +454,8 @@ class Emulator:
             inside = jnp.all((x >= lo) & (x <= hi))
             if penalty_mode:
                 x = jnp.clip(x, lo, hi)
-            h = net(((x - center) / half_width).astype(jnp.float32)).astype(x.dtype)
+            xn = ((x - center) / half_width).astype(jnp.float32)
+            h = (net.head(features, xn) if cnn else net(xn)).astype(x.dtype)
             if basis is not None:
                 h = h @ basis
             log_grid = (h * std + mean).reshape(len(names), g)  # ln sigma~ on the grid, per quantity

@@ -68,9 +68,15 @@ def tracer_half_light_radius(problem: dict, tracer):
 
 
 def tracer_profile(problem: dict, tracer, R_half):
-    """ln(Sigma(R) / Sigma(R_half)) of the tracer on the problem's grid (R / R_half)."""
-    x = jnp.asarray(problem["grid"], dtype=float)
-    return jnp.log(tracer.surface_density(x * R_half) / tracer.surface_density(R_half))
+    """ln(Sigma(R) / Sigma(R_half)) of the tracer on the problem's ``profile_grid`` (R /
+    R_half; its output ``grid`` when it has none), clipped below at ``profile_floor`` if
+    given (e.g. beyond a King tracer's tidal radius, where Sigma = 0)."""
+    x = jnp.asarray(problem.get("profile_grid", problem["grid"]), dtype=float)
+    ratio = tracer.surface_density(x * R_half) / tracer.surface_density(R_half)
+    floor = problem.get("profile_floor")
+    if floor is None:
+        return jnp.log(ratio)
+    return jnp.log(jnp.maximum(ratio, np.exp(floor)))  # never log(0): finite gradients too
 
 
 def scalar_inputs(problem: dict, R_half, mass, anisotropy):

@@ -181,6 +181,7 @@ def report_markdown(name: str, stats: dict, meta: dict) -> str:
     ]
     for key, required in FLOORS.items():
         lines.append(f"| {key} | <= {required:.1e} | {stats[key]:.2e} | {'yes' if stats[key] <= required else 'NO'} |")
+    by_tracer = stats.get("by_tracer") or {}
     grad = stats.get("gradient")
     if grad:
         value = grad["median_rel_error"]
@@ -188,6 +189,13 @@ def report_markdown(name: str, stats: dict, meta: dict) -> str:
                      f"{value:.2e} | {'yes' if value <= GRADIENT_FLOOR['gradient_median_rel_error'] else 'NO'} |")
     else:
         lines.append("| gradient_median_rel_error | <= 1.0e-02 | not measured | - |")
+    if by_tracer:
+        lines += ["", "By tracer family of the test profiles:", "",
+                  "| tracers | profiles | median per-point abs(E) | p99 per-profile max abs(E) | max abs(E) |",
+                  "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {label} | {s['n_profiles']} | {s['median_point_abs_error']:.2e} | "
+                  f"{s['p99_profile_max_abs_error']:.2e} | {s['profile_max_abs_error']['p100']:.2e} |"
+                  for label, s in by_tracer.items()]
     lines += [
         "",
         f"Points with abs(E) < 1 %: {100 * stats['fraction_points_below_1pct']:.3f} %; profiles with max "

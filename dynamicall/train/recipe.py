@@ -52,6 +52,7 @@ from ..jeans import JeansConfig, projected_dispersions
 from ..profiles import PROFILES
 from ..quantities import CARD_NAMES, velocity_unit  # noqa: F401 (velocity_unit: re-exported)
 from ..units import G
+from .tracer_families import TRACER_FAMILIES
 
 #: Version of the recipe format this module reads (the ``format`` key of a recipe).
 RECIPE_FORMAT = 1
@@ -160,12 +161,74 @@ class Recipe:
     splits: dict
     chunk: int
     jacobian: bool = False
+    #: CNN recipes (``[encoder]``): the tracer's profile grid {"R_min", "R_max", "n",
+    #: "floor"}; its parameters may then be inputs that the network sees only through
+    #: that profile. None for MLP recipes.
+    encoder: dict | None = None
 
     # ----------------------------------------------------------------- properties
     @property
     def input_names(self) -> tuple:
         """Names of the inputs, in column order."""
         return tuple(spec.name for spec in self.inputs)
+
+    @property
+    def tracer_input_names(self) -> tuple:
+        """Inputs that set the tracer's parameters (CNN recipes; empty otherwise)."""
+        used = {payload for _, (kind, payload) in self.tracer.params if kind != "fixed"}
+        return tuple(spec.name for i, spec in enumerate(self.inputs) if i in used)
+
+    @property
+    def network_input_names(self) -> tuple:
+        """The scalar inputs of the network: every input but the tracer's (a CNN sees the
+        tracer through its profile on :attr:`profile_grid` instead)."""
+        return tuple(n for n in self.input_names if n not in self.tracer_input_names)
+
+    @property
+    def network_columns(self) -> np.ndarray:
+        """Column indices of :attr:`network_input_names` among the inputs."""
+        return np.array([self.input_names.index(n) for n in self.network_input_names], dtype=int)
+
+    @property
+    def profile_grid(self) -> np.ndarray | None:
+        """Projected radii R / R_half on which a CNN recipe's encoder reads the tracer."""
+        if self.encoder is None:
+            return None
+        return np.geomspace(self.encoder["R_min"], self.encoder["R_max"], self.encoder["n"])
+
+    def network_inputs(self, inputs, chunk: int = 4096) -> np.ndarray:
+        """The network's inputs for recipe input vectors ``inputs`` (N, n_inputs): for a
+        CNN recipe the :attr:`network_input_names` columns followed by the tracer's
+        ln(Sigma / Sigma(R_half)) on :attr:`profile_grid` (what
+        :meth:`dynamicall.emulate.Emulator.encode_tracer` computes from a physical tracer);
+        for an MLP recipe the inputs themselves.
+
+        Example
+        -------
+        >>> from dynamicall.train.recipe import load_recipe, shipped_recipe_path
+        >>> recipe = load_recipe(shipped_recipe_path("cnn_sersic_king"))
+        >>> recipe.network_inputs(np.zeros((2, recipe.n_inputs))).shape
+        (2, 72)
+        """
+        inputs = np.atleast_2d(np.asarray(inputs, dtype=float))
+        if self.encoder is None:
+            return inputs
+        from ..emulate.mapping import tracer_half_light_radius, tracer_profile
+
+        problem = dict(tracer="any", grid=self.grid.tolist(), profile_grid=self.profile_grid.tolist(),
+                       profile_floor=self.encoder["floor"])
+
+        def one(x):
+            tracer = self._build(x, fixed=lambda value, x: value)[0]
+            return tracer_profile(problem, tracer, tracer_half_light_radius(problem, tracer))
+
+        f = jax.jit(jax.vmap(one))
+        parts = []
+        for i in range(0, len(inputs), chunk):
+            block = inputs[i : i + chunk]
+            padded = np.concatenate([block, np.repeat(block[-1:], chunk - len(block), axis=0)]) if len(inputs) > chunk else block
+            parts.append(np.asarray(f(jnp.asarray(padded)))[: len(block)])
+        return np.concatenate([inputs[:, self.network_columns], np.concatenate(parts)], axis=1)
 
     @property
     def bounds(self) -> dict:
@@ -256,7 +319,7 @@ class Recipe:
                     kwargs[pname] = 10.0 ** x[payload]
             return registry[spec.family](**kwargs)
 
-        tracer = make(self.tracer, PROFILES)
+        tracer = make(self.tracer, {**PROFILES, **TRACER_FAMILIES})
         mass = make(self.halo, PROFILES)
         if self.stars is not None:
             mass = mass + make(self.stars, PROFILES)
@@ -305,6 +368,8 @@ class Recipe:
             output_dtype=self.output_dtype,
             config=dataclasses.asdict(self.config),
         )
+        if self.encoder is not None:  # only then: older recipes keep their fingerprints
+            data["encoder"] = {k: float(v).hex() if isinstance(v, float) else v for k, v in self.encoder.items()}
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def fingerprint_sha256(self) -> str:

@@ -77,8 +77,16 @@ class TrainSettings:
     steps_per_call: int = 32
     max_minutes: float | None = None
     seed: int = 0
+    #: "plateau" (halve on a plateau) or "cosine": the learning rate follows
+    #: lr 0.5 (1 + cos(pi t / max_minutes)) in wall time t, down to lr / 100 (set per
+    #: epoch; for a fixed time budget, where plateaus may never be detected).
+    schedule: str = "plateau"
 
     def __post_init__(self):
+        if self.schedule not in ("plateau", "cosine"):
+            raise ValueError(f"schedule must be 'plateau' or 'cosine'; got {self.schedule!r}")
+        if self.schedule == "cosine" and not self.max_minutes:
+            raise ValueError("the cosine schedule needs max_minutes (its length)")
         if self.batch_size < 1 or self.max_epochs < 1 or self.steps_per_call < 1:
             raise ValueError("batch_size, max_epochs and steps_per_call must be >= 1")
         if not (0 < self.plateau_factor < 1) or self.learning_rate <= 0:
@@ -98,16 +106,29 @@ def problem_from_recipe(recipe) -> dict:
     wider box the train split sampled.
     """
     extra = {}
+    names = recipe.network_input_names
     if recipe.has_guard_band:
-        extra["training_bounds"] = {k: [float(lo), float(hi)] for k, (lo, hi) in recipe.train_bounds.items()}
+        extra["training_bounds"] = {k: [float(lo), float(hi)] for k, (lo, hi) in recipe.train_bounds.items()
+                                    if k in names}
+    if recipe.encoder is not None:
+        # a CNN problem: any tracer, read through its light profile on profile_grid; the
+        # recipe's tracer inputs (the training family) are recorded, not network inputs
+        extra.update(
+            tracer_family=recipe.tracer.family,
+            tracer_inputs={k: [float(lo), float(hi)] for k, (lo, hi) in recipe.bounds.items()
+                           if k in recipe.tracer_input_names},
+            profile_grid=[float(x) for x in recipe.profile_grid],
+            profile_floor=float(recipe.encoder["floor"]),
+            profile_quantity="ln(Sigma(R) / Sigma(R_half))",
+        )
     return dict(**extra,
         fixed=fixed_halo_parameters(recipe),
-        tracer=recipe.tracer.family,
+        tracer="any" if recipe.encoder is not None else recipe.tracer.family,
         mass=recipe.halo.family,
         anisotropy=recipe.anisotropy.family,
         stars=recipe.stars is not None,
-        input_names=list(recipe.input_names),
-        bounds={k: [float(lo), float(hi)] for k, (lo, hi) in recipe.bounds.items()},
+        input_names=list(names),
+        bounds={k: [float(lo), float(hi)] for k, (lo, hi) in recipe.bounds.items() if k in names},
         constraints=[dict(description=c.description, coefficients=dict(c.coefficients), min=c.min, max=c.max)
                      for c in recipe.constraints],
         grid=[float(x) for x in recipe.grid],
@@ -158,6 +179,7 @@ def normalization(problem: dict, inputs, outputs, baseline: str = "quadrature", 
     residual = np.asarray(outputs, dtype=float) - _baseline_tiled(problem, inputs, kind=baseline)
     mean, std = residual.mean(0), np.maximum(residual.std(0), 1e-12)
     out = dict(
+        **({"profile_envelope": [extra.min(0).tolist(), extra.max(0).tolist()]} if extra.shape[1] else {}),
         input_center=center.tolist(),
         input_half_width=half_width.tolist(),
         output_mean=mean.tolist(),
@@ -287,7 +309,7 @@ def train_network(problem: dict, train, val, architecture: dict, out_dir, *,
                   provenance: dict | None = None, progress: bool = True, log=print,
                   overwrite: bool = False, baseline: str = "quadrature", n_components: int = 0,
                   jacobian_data=None, grad_weight: float = 0.0, grad_batch: int = 64,
-                  val_jacobian=None) -> Emulator:
+                  val_jacobian=None, init_from=None) -> Emulator:
     """Train an emulator and write it (card.json + weights.npz) to ``out_dir``.
 
     Parameters
@@ -329,6 +351,11 @@ def train_network(problem: dict, train, val, architecture: dict, out_dir, *,
     val_jacobian : (inputs, jacobian) pair, optional
         Held-out rows with the exact Jacobian: the gradient accuracy is recorded per
         epoch (``val_grad_median_rel_err``) and in the card.
+    init_from : path, optional
+        Start from the best parameters of another run of the same architecture and data
+        (its checkpoint folder ``.NAME.checkpoint``, e.g. kept after stopping it to change
+        the schedule) instead of a fresh initialisation; recorded in the card with that
+        run's epochs and wall time.
 
     Returns
     -------
@@ -392,6 +419,29 @@ def train_network(problem: dict, train, val, architecture: dict, out_dir, *,
     graphdef, params = initial_state(arch, seed=settings.seed)
     tx = optax.inject_hyperparams(optax.adam)(learning_rate=settings.learning_rate)
     opt_state = tx.init(params)
+    init_record = None
+    if init_from is not None:
+        init_from = pathlib.Path(init_from)
+        if (init_from / "meta.json").is_file():  # a checkpoint folder: its best parameters
+            _, _, params, meta = load_checkpoint(init_from, params, opt_state)
+            identity, run = meta["identity"], meta["state"]
+        elif (init_from / "card.json").is_file():  # a finished emulator
+            from ..emulate.emulator import state_from_arrays
+            from ..emulate.files import read_emulator
+
+            card, arrays = read_emulator(init_from)
+            identity = dict(card["training"], architecture=card["architecture"])
+            run = dict(card["training"], epoch=card["training"]["epochs"], elapsed=card["training"]["wall_time_s"])
+            if identity["architecture"] == json.loads(json.dumps(arch)):
+                params = state_from_arrays(arch, arrays)[1]
+        else:
+            raise ValueError(f"--init-from {init_from}: neither a training checkpoint folder (meta.json) nor an "
+                             "emulator folder (card.json)")
+        if identity["dataset_hash"] != data_hash or identity["architecture"] != json.loads(json.dumps(arch)):
+            raise ValueError(f"--init-from {init_from}: that run had other data or another architecture")
+        init_record = dict(folder=init_from.name, epochs=run["epoch"], best_epoch=run["best_epoch"],
+                           wall_time_s=round(run["elapsed"], 1), settings=identity["settings"],
+                           best_validation=run["history"][run["best_epoch"] - 1])
     params, opt_state = jax.device_put((params, opt_state), replicated)
 
     def apply(p, x):
@@ -447,7 +497,8 @@ def train_network(problem: dict, train, val, architecture: dict, out_dir, *,
     ckpt = checkpoint_folder(out_dir)
     identity = dict(dataset_hash=data_hash, architecture=arch, settings=dataclasses.asdict(settings),
                     devices=len(devices), baseline=baseline, n_components=n_components,
-                    grad_weight=grad_weight, grad_batch=grad_batch)
+                    grad_weight=grad_weight, grad_batch=grad_batch,
+                    **({"init_from": init_record} if init_record else {}))
     state = dict(epoch=0, best_loss=math.inf, best_epoch=0, bad_epochs=0, plateau_epochs=0,
                  learning_rate=settings.learning_rate, history=[], elapsed=0.0)
     best_params = params
@@ -470,6 +521,9 @@ def train_network(problem: dict, train, val, architecture: dict, out_dir, *,
     stop_reason = "max_epochs"
     while state["epoch"] < settings.max_epochs:
         epoch = state["epoch"]
+        if settings.schedule == "cosine":
+            progress_t = min(1.0, state["elapsed"] / (60.0 * settings.max_minutes))
+            state["learning_rate"] = settings.learning_rate * max(0.5 * (1.0 + math.cos(math.pi * progress_t)), 0.01)
         opt_state.hyperparams["learning_rate"] = jnp.asarray(state["learning_rate"], jnp.float32)
         order = np.random.default_rng([settings.seed, epoch]).permutation(len(xt))[: steps_per_epoch * batch]
         order = order.reshape(steps_per_epoch, batch)
@@ -496,7 +550,7 @@ def train_network(problem: dict, train, val, architecture: dict, out_dir, *,
             state["best_loss"], state["best_epoch"] = val_loss, epoch + 1
         state["bad_epochs"] = 0 if improved else state["bad_epochs"] + 1
         state["plateau_epochs"] = 0 if improved else state["plateau_epochs"] + 1
-        if state["plateau_epochs"] >= settings.plateau_patience:
+        if state["plateau_epochs"] >= settings.plateau_patience and settings.schedule == "plateau":
             state["learning_rate"] *= settings.plateau_factor
             state["plateau_epochs"] = 0
         state["epoch"] = epoch + 1
@@ -545,6 +599,7 @@ def train_network(problem: dict, train, val, architecture: dict, out_dir, *,
             wall_time_s=round(state["elapsed"], 1),
             devices=[str(d) for d in devices],
             history=state["history"],
+            **({"initialised_from": init_record} if init_record else {}),
             **(provenance or {}),
         ),
     )

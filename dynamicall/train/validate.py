@@ -65,6 +65,20 @@ def emulator_jacobians(emulator, inputs):
     return np.asarray(f(np.asarray(inputs, dtype=float)))[..., :p]
 
 
+def _by_tracer(recipe, inputs, emulated, exact) -> dict:
+    """For a recipe whose tracer family has pieces (SersicKing: Sersic and King), the
+    error statistics of each piece: ``{"by_tracer": {label: stats}}``; else {}."""
+    from .tracer_families import TRACER_FAMILIES
+
+    family = TRACER_FAMILIES.get(recipe.tracer.family)
+    names = recipe.tracer_input_names
+    if family is None or not hasattr(family, "piece_labels") or len(names) != 1:
+        return {}
+    labels = family.piece_labels(inputs[:, recipe.input_names.index(names[0])])
+    return {"by_tracer": {str(label): error_statistics(emulated[labels == label], exact[labels == label])
+                          for label in np.unique(labels)}}
+
+
 def validate(emulator, n: int = 4096, seed: int | None = None, design: str = "random", progress: bool = True,
              n_gradient: int = 512):
     """Validate ``emulator`` on ``n`` fresh profiles; returns the statistics (dict).
@@ -92,17 +106,21 @@ def validate(emulator, n: int = 4096, seed: int | None = None, design: str = "ra
     exact = exact_outputs(recipe, inputs, progress=progress)
     t_exact = time.perf_counter() - t0
     predict = jax.jit(emulator.predict_log)
+    # a CNN emulator reads the tracer's profile instead of the recipe's tracer inputs
+    network_inputs = recipe.network_inputs(inputs)
     t0 = time.perf_counter()
-    emulated = np.asarray(predict(inputs)).reshape(exact.shape)
+    emulated = np.asarray(predict(network_inputs)).reshape(exact.shape)
     t_emu = time.perf_counter() - t0
     stats = error_statistics(emulated, exact)
+    stats.update(_by_tracer(recipe, inputs, emulated, exact))
     n_gradient = min(int(n_gradient), n)
     if n_gradient > 0:
         from ..emulate.validation import gradient_statistics
 
         _, exact_jac = exact_jacobians(recipe, inputs[:n_gradient])
-        stats["gradient"] = gradient_statistics(emulator_jacobians(emulator, inputs[:n_gradient]), exact_jac)
-    meta = dict(seed=int(seed), design=design, engine=recipe.engine_version(), input_names=list(recipe.input_names),
+        exact_jac = exact_jac[:, :, recipe.network_columns]  # d / d (the network's scalar inputs)
+        stats["gradient"] = gradient_statistics(emulator_jacobians(emulator, network_inputs[:n_gradient]), exact_jac)
+    meta = dict(seed=int(seed), design=design, engine=recipe.engine_version(), input_names=list(recipe.network_input_names),
                 device=f"{jax.devices()[0].platform} ({jax.devices()[0].device_kind})",
                 exact_seconds=round(t_exact, 2), emulator_seconds=round(t_emu, 3))
     if emulator.path is not None:
