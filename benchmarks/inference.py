@@ -24,7 +24,13 @@ swap of the new default.
 and draws per chain scaled so that the total number of kept draws stays 2000) and prints
 wall time and ESS/s against chains.
 
-Run: ``python benchmarks/inference.py [--n-stars 1000] [--emulator zhao_bvh_plummer]
+With both forward models the script ends with the **swap floors** of each configuration
+(issue 11, same seeds and settings, equal iterations): the emulator's min ESS >= 0.8x the
+exact engine's, divergences no more than the exact engine's, and min ESS per wall second
+>= 3x the exact engine's (also printed per second of sampling alone, compilation and the
+Laplace optimisation excluded).
+
+Run: ``python benchmarks/inference.py [--n-stars 2000] [--emulator zhao_bvh_plummer_v2]
 [--only exact|emulator] [--configs old,new] [--json results.json]``. On a shared machine
 timings vary by tens of percent between runs; read the ratios, measured side by side.
 """
@@ -111,7 +117,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-stars", type=int, default=None, help="make a fresh mock with this many stars")
     parser.add_argument("--mock-seed", type=int, default=20261123)
-    parser.add_argument("--emulator", default="zhao_bvh_plummer", help="emulator name or folder")
+    parser.add_argument("--emulator", default="zhao_bvh_plummer_v2", help="emulator name or folder")
     parser.add_argument("--only", choices=["exact", "emulator"], default=None, help="one forward model")
     parser.add_argument("--configs", default="old,new", help="comma-separated subset of old,new")
     parser.add_argument("--chains-scan", default=None, help="e.g. 2,4,8,16: new default at each chain count")
@@ -127,6 +133,13 @@ def main():
     import os
 
     catalog = load_catalog(args.n_stars, args.mock_seed)
+    import datetime
+    import platform
+
+    print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+          f"{'shipped mock' if args.n_stars is None else f'fresh mock of dynamicall.infer.mocks.dwarf_mock (seed {args.mock_seed})'}")
+    truth = {k: v for k, v in catalog.truth.items() if isinstance(v, (int, float))}
+    print("# truth: " + ", ".join(f"{k} {v:.4g}" for k, v in truth.items()))
     print(f"# NUTS benchmark: {len(catalog)} stars, Plummer + Zhao + Baes-van Hese, seed {args.seed}, float64, "
           f"{jax.devices()[0].device_kind}, {os.cpu_count()} CPU(s), "
           f"load average {os.getloadavg()[0]:.1f} at start")
@@ -189,6 +202,7 @@ def main():
             worst = max(shifts, key=lambda k: abs(shifts[k]))
             print(f"\nswap ({name}): emulator - exact median, largest {shifts[worst]:+.3f} sigma ({worst})")
             out[f"swap_{name}"] = shifts
+            out[f"swap_floors_{name}"] = swap_floors(name, ex["run"], em["run"])
 
     print("\n## recovery: truth of M(<1.8 R_half) against the 5-95 % interval")
     truth = catalog.truth.get("M_1.8_R_half")
@@ -198,7 +212,31 @@ def main():
             inside = d["q5"] < truth < d["q95"]
             print(f"{label} {name}: median {d['q50']:.4g} (truth {truth:.4g}), 5-95 % [{d['q5']:.4g}, "
                   f"{d['q95']:.4g}]{'' if inside else '  <- truth outside 5-95 %'}")
+    print(f"\n# load average {os.getloadavg()[0]:.1f} at the end")
     _write(args.json, out)
+
+
+def swap_floors(name, exact, emulator):
+    """Print and return the emulator / exact floors of one configuration (issue 11)."""
+    ess_ratio = emulator["min_ess"] / exact["min_ess"]
+    per_wall = (emulator["min_ess"] / emulator["total_s"]) / (exact["min_ess"] / exact["total_s"])
+    per_sampling = ((emulator["min_ess"] / emulator["sampling_time_s"])
+                    / (exact["min_ess"] / exact["sampling_time_s"]))
+    checks = {
+        "min ESS emulator / exact >= 0.8": (ess_ratio, ess_ratio >= 0.8),
+        "divergences emulator <= exact": (f"{emulator['divergences']} vs {exact['divergences']}",
+                                          emulator["divergences"] <= exact["divergences"]),
+        "ESS per wall second emulator / exact >= 3": (per_wall, per_wall >= 3),
+    }
+    print(f"## swap floors ({name}; same seed, settings and iterations)")
+    for label, (value, ok) in checks.items():
+        shown = f"{value:.2f}" if isinstance(value, float) else value
+        print(f"    {label:44s} {shown:>10s}  {'PASS' if ok else 'FAIL'}")
+    print(f"    (ESS per second of sampling alone, emulator / exact: {per_sampling:.2f}; wall-time ratio "
+          f"exact / emulator {exact['total_s'] / emulator['total_s']:.2f})")
+    return {"min_ess_ratio": ess_ratio, "ess_per_wall_s_ratio": per_wall, "ess_per_sampling_s_ratio": per_sampling,
+            "divergences": [int(exact["divergences"]), int(emulator["divergences"])],
+            "pass": all(ok for _, ok in checks.values())}
 
 
 def _write(path, out):
