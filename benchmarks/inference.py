@@ -125,6 +125,12 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--gradient-cost", action="store_true",
+                        help="also time value+gradient of the log density per chain, exact and emulator "
+                             "side by side, at the fit's number of vectorised chains (--configs none: only this)")
+    parser.add_argument("--posterior-accuracy", action="store_true",
+                        help="also compare the emulator's log-likelihood and its gradient with the exact engine's "
+                             "at 100 points spread like the posterior (Fisher draws around the truth)")
     args = parser.parse_args()
 
     import jax
@@ -166,7 +172,11 @@ def main():
 
     configs = {"old": OLD, "new": dict(parameterization="enclosed_mass", init="laplace", chains=DEFAULT_CHAINS,
                                        warmup=DEFAULT_WARMUP, samples=DEFAULT_SAMPLES)}
-    configs = {k: configs[k] for k in args.configs.split(",")}
+    configs = {k: configs[k] for k in args.configs.split(",") if k != "none"}
+    if args.gradient_cost:
+        out["gradient_cost_us"] = gradient_cost(catalog, forwards, DEFAULT_CHAINS)
+    if args.posterior_accuracy:
+        out["posterior_accuracy"] = posterior_accuracy(catalog, args.emulator)
     summaries = {}
     print("\n## runs")
     print(HEAD)
@@ -204,7 +214,8 @@ def main():
             out[f"swap_{name}"] = shifts
             out[f"swap_floors_{name}"] = swap_floors(name, ex["run"], em["run"])
 
-    print("\n## recovery: truth of M(<1.8 R_half) against the 5-95 % interval")
+    if summaries:
+        print("\n## recovery: truth of M(<1.8 R_half) against the 5-95 % interval")
     truth = catalog.truth.get("M_1.8_R_half")
     for (label, name), s in summaries.items():
         d = s["derived"]["M_1.8_R_half"]
@@ -214,6 +225,64 @@ def main():
                   f"{d['q95']:.4g}]{'' if inside else '  <- truth outside 5-95 %'}")
     print(f"\n# load average {os.getloadavg()[0]:.1f} at the end")
     _write(args.json, out)
+
+
+def posterior_accuracy(catalog, emulator, n=100):
+    """Emulator against exact engine where the sampler goes: at ``n`` points drawn from the
+    Fisher (Cramer-Rao) Gaussian around the truth and inside the emulator's domain, the
+    spread of ln L_emulator - ln L_exact (a constant offset does not move a posterior; the
+    spread, in nat, does) and the relative error of the gradient of ln L."""
+    import jax
+    import jax.numpy as jnp
+
+    from dynamicall.infer import (KinematicModel, ModelSpec, SurveyDesign, crlb_error_samples, fisher_matrix,
+                                  prior_standard_deviations)
+    from dynamicall.infer.priors import support_bounds
+
+    exact = KinematicModel(ModelSpec("plummer", "zhao", "baes-van-hese", R_half=catalog.R_half), catalog)
+    emu = KinematicModel(ModelSpec("plummer", "zhao", "baes-van-hese", R_half=catalog.R_half, forward=emulator),
+                         catalog)
+    truth = {site: catalog.truth[site] for site in exact.sites}
+    F = fisher_matrix(exact.spec, truth, SurveyDesign.from_catalog(catalog),
+                      prior_widths=prior_standard_deviations(exact.spec))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        draws = crlb_error_samples(F, size=4 * n, seed=0)
+    inside = np.ones(4 * n, bool)
+    for p in emu.spec.free:
+        lo, hi = support_bounds(p.prior)
+        inside &= (draws[p.site] > lo) & (draws[p.site] < hi)
+    idx = np.flatnonzero(inside)[:n]
+    points = {k: jnp.asarray(v[idx]) for k, v in draws.items()}
+    (l_emu, g_emu), (l_ex, g_ex) = (jax.vmap(jax.value_and_grad(m.log_likelihood))(points) for m in (emu, exact))
+    sites = sorted(g_ex)
+    G_emu = np.stack([np.asarray(g_emu[s]) for s in sites], 1)
+    G_ex = np.stack([np.asarray(g_ex[s]) for s in sites], 1)
+    rel = np.linalg.norm(G_emu - G_ex, axis=1) / np.linalg.norm(G_ex, axis=1)
+    d = np.asarray(l_emu) - np.asarray(l_ex)
+    res = dict(points=int(idx.size), spread_nat=float(np.std(d)), mean_offset_nat=float(np.mean(d)),
+               gradient_rel_median=float(np.median(rel)), gradient_rel_p90=float(np.percentile(rel, 90)))
+    print(f"\n## emulator vs exact at {idx.size} posterior-like points ({len(catalog)} stars)")
+    print(f"ln L difference: spread {res['spread_nat']:.3f} nat (mean offset {res['mean_offset_nat']:+.3f}); "
+          f"gradient of ln L: median relative error {res['gradient_rel_median']:.2e}, 90 % "
+          f"{res['gradient_rel_p90']:.2e}")
+    return res
+
+
+def gradient_cost(catalog, forwards, chains):
+    """Microseconds per chain of value + gradient of the log density (likelihood + domain
+    penalty) at ``chains`` vmapped chains, every forward model timed round-robin in this
+    process (benchmarks/emulator_pareto.py's harness)."""
+    from emulator_pareto import interleaved_costs
+
+    costs = interleaved_costs(forwards, catalog, chains=(chains,))
+    us = {label: costs[label][chains] * 1e6 for label in forwards}
+    print(f"\n## value + gradient of the log density, {len(catalog)} stars, {chains} vmapped chains, per chain")
+    for label, t in us.items():
+        print(f"{label:9s} {t:8.1f} us")
+    if len(us) == 2:
+        print(f"exact / emulator: {us['exact'] / us['emulator']:.2f}")
+    return us
 
 
 def swap_floors(name, exact, emulator):
