@@ -30,7 +30,7 @@ exact engine's, divergences no more than the exact engine's, and min ESS per wal
 >= 3x the exact engine's (also printed per second of sampling alone, compilation and the
 Laplace optimisation excluded).
 
-Run: ``python benchmarks/inference.py [--n-stars 2000] [--emulator zhao_bvh_plummer_v2]
+Run: ``python benchmarks/inference.py [--n-stars 2000] [--emulator zhao_bvh_plummer_v3]
 [--only exact|emulator] [--configs old,new] [--json results.json]``. On a shared machine
 timings vary by tens of percent between runs; read the ratios, measured side by side.
 """
@@ -117,7 +117,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-stars", type=int, default=None, help="make a fresh mock with this many stars")
     parser.add_argument("--mock-seed", type=int, default=20261123)
-    parser.add_argument("--emulator", default="zhao_bvh_plummer_v2", help="emulator name or folder")
+    parser.add_argument("--emulator", default="zhao_bvh_plummer_v3", help="emulator name or folder")
     parser.add_argument("--only", choices=["exact", "emulator"], default=None, help="one forward model")
     parser.add_argument("--configs", default="old,new", help="comma-separated subset of old,new")
     parser.add_argument("--chains-scan", default=None, help="e.g. 2,4,8,16: new default at each chain count")
@@ -183,11 +183,12 @@ def main():
     for label, forward in forwards.items():
         for name, settings in configs.items():
             priors = shared_priors(catalog, args.emulator, settings["parameterization"])
-            _, s = run(catalog, forward, priors, settings, args.seed, args.quiet)
+            result, s = run(catalog, forward, priors, settings, args.seed, args.quiet)
             summaries[(label, name)] = s
             print(row(f"{label} {name}", s), flush=True)
             for w in s["run"]["warnings"]:
                 print(f"    warning: {w}")
+            s["run"]["divergent_points"] = divergent_points(result, catalog, priors)
             out["runs"][f"{label}/{name}"] = s["run"]
     print(NOTE)
 
@@ -225,6 +226,55 @@ def main():
                   f"{d['q95']:.4g}]{'' if inside else '  <- truth outside 5-95 %'}")
     print(f"\n# load average {os.getloadavg()[0]:.1f} at the end")
     _write(args.json, out)
+
+
+def divergent_points(result, catalog, priors):
+    """Print, for every divergent transition of a fit, where its draw lies: the parameter
+    closest to its prior bound (the emulator's domain edge when priors are truncated to it),
+    as a fraction of the prior range, and there the emulator's and the exact engine's
+    ln L and gradient, relative to the posterior median (for an emulator fit)."""
+    import jax
+    import jax.numpy as jnp
+
+    from dynamicall.infer import KinematicModel, ModelSpec
+    from dynamicall.infer.priors import support_bounds
+
+    div = np.asarray(result.stats["diverging"], bool)
+    if not div.any():
+        return []
+    model = result.model
+    sites = model.sites
+    median = {k: jnp.asarray(np.median(np.asarray(result.samples[k]))) for k in sites}
+    exact = None
+    if model.forward.is_emulator:
+        exact = KinematicModel(ModelSpec("plummer", "zhao", "baes-van-hese", R_half=catalog.R_half, priors=priors,
+                                         parameterization=model.spec.parameterization), catalog)
+    out = []
+    for c, i in zip(*np.nonzero(div)):
+        point = {k: float(np.asarray(result.samples[k])[c, i]) for k in sites}
+        edges = {}
+        for prior in model.spec.free:
+            lo, hi = support_bounds(prior.prior)
+            if np.isfinite(lo) and np.isfinite(hi):
+                edges[prior.site] = min(point[prior.site] - lo, hi - point[prior.site]) / (hi - lo)
+        closest = min(edges, key=edges.get)
+        info = dict(chain=int(c), draw=int(i), point=point, closest_bound=closest, distance=edges[closest])
+        text = (f"    divergence: chain {c} draw {i}; closest prior bound: {closest} at {edges[closest]:.3f} "
+                f"of its range")
+        if exact is not None:
+            at = {k: jnp.asarray(v) for k, v in point.items()}
+            (le, ge), (lx, gx), (le0, _), (lx0, _) = (jax.value_and_grad(m.log_likelihood)(x)
+                                                      for m, x in ((model, at), (exact, at), (model, median),
+                                                                   (exact, median)))
+            ge_, gx_ = np.array([float(ge[k]) for k in sites]), np.array([float(gx[k]) for k in sites])
+            info.update(delta_lnL=float((le - lx) - (le0 - lx0)),
+                        gradient_rel=float(np.linalg.norm(ge_ - gx_) / np.linalg.norm(gx_)))
+            text += (f"; emulator - exact ln L there minus at the median {info['delta_lnL']:+.3f} nat, gradient "
+                     f"relative error {info['gradient_rel']:.1e}")
+        print(text)
+        print("      " + ", ".join(f"{k} {v:.4g}" for k, v in point.items()))
+        out.append(info)
+    return out
 
 
 def posterior_accuracy(catalog, emulator, n=100):
