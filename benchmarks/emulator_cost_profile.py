@@ -113,7 +113,7 @@ def pieces(catalog, emulator_path):
 
     def trivial_sigma(values):
         tracer, mass, aniso = trivial.spec.build(values)
-        return jnp.sum(jnp.log(trivial.predict(values)["los"]))
+        return jnp.sum(trivial.predict(values)["los"])
 
     def trivial_at_stars(values):
         tracer, mass, aniso = trivial.spec.build(values)
@@ -166,7 +166,7 @@ def pieces(catalog, emulator_path):
     out[f"{name}: mapping + baseline"] = lambda values: jnp.sum(emu._baseline(inputs(values)[0]))
     out[f"{name}: mapping + network + baseline (grid)"] = lambda values: jnp.sum(
         network(inputs(values)[0]) + emu._baseline(inputs(values)[0]))
-    out[f"{name}: predictor (sigma at the stars)"] = lambda values: jnp.sum(jnp.log(model.predict(values)["los"]))
+    out[f"{name}: predictor (sigma at the stars)"] = lambda values: jnp.sum(model.predict(values)["los"])
     out[f"{name}: predictor + likelihood"] = model.log_likelihood
     out[f"{name}: + domain penalty (Pareto row)"] = lambda values: model.log_likelihood(values) + model.log_penalty(values)
     return out, {k: jnp.asarray(v, float) for k, v in trivial.reference().items()}
