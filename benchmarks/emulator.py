@@ -9,7 +9,7 @@ Three workloads, each inside ``jit`` after warm-up, medians of repeats:
    computed on a 32-point log grid and interpolated to the stars for the exact engine and
    at the stars' radii for the emulator.
 
-Run: ``python benchmarks/emulator.py [--emulator zhao_bvh_plummer_v2] [--n 10000]``.
+Run: ``python benchmarks/emulator.py [--emulator zhao_bvh_plummer_v3] [--n 10000]``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from timing import median_time
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--emulator", default="zhao_bvh_plummer_v2", help="name or folder")
+    parser.add_argument("--emulator", default="zhao_bvh_plummer_v3", help="name or folder")
     parser.add_argument("--n", type=int, default=10000, help="batch size")
     parser.add_argument("--stars", type=int, default=1000, help="stars in the likelihood")
     args = parser.parse_args()

@@ -24,7 +24,13 @@ swap of the new default.
 and draws per chain scaled so that the total number of kept draws stays 2000) and prints
 wall time and ESS/s against chains.
 
-Run: ``python benchmarks/inference.py [--n-stars 1000] [--emulator zhao_bvh_plummer]
+With both forward models the script ends with the **swap floors** of each configuration
+(issue 11, same seeds and settings, equal iterations): the emulator's min ESS >= 0.8x the
+exact engine's, divergences no more than the exact engine's, and min ESS per wall second
+>= 3x the exact engine's (also printed per second of sampling alone, compilation and the
+Laplace optimisation excluded).
+
+Run: ``python benchmarks/inference.py [--n-stars 2000] [--emulator zhao_bvh_plummer_v3]
 [--only exact|emulator] [--configs old,new] [--json results.json]``. On a shared machine
 timings vary by tens of percent between runs; read the ratios, measured side by side.
 """
@@ -111,7 +117,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-stars", type=int, default=None, help="make a fresh mock with this many stars")
     parser.add_argument("--mock-seed", type=int, default=20261123)
-    parser.add_argument("--emulator", default="zhao_bvh_plummer", help="emulator name or folder")
+    parser.add_argument("--emulator", default="zhao_bvh_plummer_v3", help="emulator name or folder")
     parser.add_argument("--only", choices=["exact", "emulator"], default=None, help="one forward model")
     parser.add_argument("--configs", default="old,new", help="comma-separated subset of old,new")
     parser.add_argument("--chains-scan", default=None, help="e.g. 2,4,8,16: new default at each chain count")
@@ -119,6 +125,12 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--gradient-cost", action="store_true",
+                        help="also time value+gradient of the log density per chain, exact and emulator "
+                             "side by side, at the fit's number of vectorised chains (--configs none: only this)")
+    parser.add_argument("--posterior-accuracy", action="store_true",
+                        help="also compare the emulator's log-likelihood and its gradient with the exact engine's "
+                             "at 100 points spread like the posterior (Fisher draws around the truth)")
     args = parser.parse_args()
 
     import jax
@@ -127,6 +139,13 @@ def main():
     import os
 
     catalog = load_catalog(args.n_stars, args.mock_seed)
+    import datetime
+    import platform
+
+    print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+          f"{'shipped mock' if args.n_stars is None else f'fresh mock of dynamicall.infer.mocks.dwarf_mock (seed {args.mock_seed})'}")
+    truth = {k: v for k, v in catalog.truth.items() if isinstance(v, (int, float))}
+    print("# truth: " + ", ".join(f"{k} {v:.4g}" for k, v in truth.items()))
     print(f"# NUTS benchmark: {len(catalog)} stars, Plummer + Zhao + Baes-van Hese, seed {args.seed}, float64, "
           f"{jax.devices()[0].device_kind}, {os.cpu_count()} CPU(s), "
           f"load average {os.getloadavg()[0]:.1f} at start")
@@ -153,18 +172,23 @@ def main():
 
     configs = {"old": OLD, "new": dict(parameterization="enclosed_mass", init="laplace", chains=DEFAULT_CHAINS,
                                        warmup=DEFAULT_WARMUP, samples=DEFAULT_SAMPLES)}
-    configs = {k: configs[k] for k in args.configs.split(",")}
+    configs = {k: configs[k] for k in args.configs.split(",") if k != "none"}
+    if args.gradient_cost:
+        out["gradient_cost_us"] = gradient_cost(catalog, forwards, DEFAULT_CHAINS)
+    if args.posterior_accuracy:
+        out["posterior_accuracy"] = posterior_accuracy(catalog, args.emulator)
     summaries = {}
     print("\n## runs")
     print(HEAD)
     for label, forward in forwards.items():
         for name, settings in configs.items():
             priors = shared_priors(catalog, args.emulator, settings["parameterization"])
-            _, s = run(catalog, forward, priors, settings, args.seed, args.quiet)
+            result, s = run(catalog, forward, priors, settings, args.seed, args.quiet)
             summaries[(label, name)] = s
             print(row(f"{label} {name}", s), flush=True)
             for w in s["run"]["warnings"]:
                 print(f"    warning: {w}")
+            s["run"]["divergent_points"] = divergent_points(result, catalog, priors)
             out["runs"][f"{label}/{name}"] = s["run"]
     print(NOTE)
 
@@ -189,8 +213,10 @@ def main():
             worst = max(shifts, key=lambda k: abs(shifts[k]))
             print(f"\nswap ({name}): emulator - exact median, largest {shifts[worst]:+.3f} sigma ({worst})")
             out[f"swap_{name}"] = shifts
+            out[f"swap_floors_{name}"] = swap_floors(name, ex["run"], em["run"])
 
-    print("\n## recovery: truth of M(<1.8 R_half) against the 5-95 % interval")
+    if summaries:
+        print("\n## recovery: truth of M(<1.8 R_half) against the 5-95 % interval")
     truth = catalog.truth.get("M_1.8_R_half")
     for (label, name), s in summaries.items():
         d = s["derived"]["M_1.8_R_half"]
@@ -198,7 +224,138 @@ def main():
             inside = d["q5"] < truth < d["q95"]
             print(f"{label} {name}: median {d['q50']:.4g} (truth {truth:.4g}), 5-95 % [{d['q5']:.4g}, "
                   f"{d['q95']:.4g}]{'' if inside else '  <- truth outside 5-95 %'}")
+    print(f"\n# load average {os.getloadavg()[0]:.1f} at the end")
     _write(args.json, out)
+
+
+def divergent_points(result, catalog, priors):
+    """Print, for every divergent transition of a fit, where its draw lies: the parameter
+    closest to its prior bound (the emulator's domain edge when priors are truncated to it),
+    as a fraction of the prior range, and there the emulator's and the exact engine's
+    ln L and gradient, relative to the posterior median (for an emulator fit)."""
+    import jax
+    import jax.numpy as jnp
+
+    from dynamicall.infer import KinematicModel, ModelSpec
+    from dynamicall.infer.priors import support_bounds
+
+    div = np.asarray(result.stats["diverging"], bool)
+    if not div.any():
+        return []
+    model = result.model
+    sites = model.sites
+    median = {k: jnp.asarray(np.median(np.asarray(result.samples[k]))) for k in sites}
+    exact = None
+    if model.forward.is_emulator:
+        exact = KinematicModel(ModelSpec("plummer", "zhao", "baes-van-hese", R_half=catalog.R_half, priors=priors,
+                                         parameterization=model.spec.parameterization), catalog)
+    out = []
+    for c, i in zip(*np.nonzero(div)):
+        point = {k: float(np.asarray(result.samples[k])[c, i]) for k in sites}
+        edges = {}
+        for prior in model.spec.free:
+            lo, hi = support_bounds(prior.prior)
+            if np.isfinite(lo) and np.isfinite(hi):
+                edges[prior.site] = min(point[prior.site] - lo, hi - point[prior.site]) / (hi - lo)
+        closest = min(edges, key=edges.get)
+        info = dict(chain=int(c), draw=int(i), point=point, closest_bound=closest, distance=edges[closest])
+        text = (f"    divergence: chain {c} draw {i}; closest prior bound: {closest} at {edges[closest]:.3f} "
+                f"of its range")
+        if exact is not None:
+            at = {k: jnp.asarray(v) for k, v in point.items()}
+            (le, ge), (lx, gx), (le0, _), (lx0, _) = (jax.value_and_grad(m.log_likelihood)(x)
+                                                      for m, x in ((model, at), (exact, at), (model, median),
+                                                                   (exact, median)))
+            ge_, gx_ = np.array([float(ge[k]) for k in sites]), np.array([float(gx[k]) for k in sites])
+            info.update(delta_lnL=float((le - lx) - (le0 - lx0)),
+                        gradient_rel=float(np.linalg.norm(ge_ - gx_) / np.linalg.norm(gx_)))
+            text += (f"; emulator - exact ln L there minus at the median {info['delta_lnL']:+.3f} nat, gradient "
+                     f"relative error {info['gradient_rel']:.1e}")
+        print(text)
+        print("      " + ", ".join(f"{k} {v:.4g}" for k, v in point.items()))
+        out.append(info)
+    return out
+
+
+def posterior_accuracy(catalog, emulator, n=100):
+    """Emulator against exact engine where the sampler goes: at ``n`` points drawn from the
+    Fisher (Cramer-Rao) Gaussian around the truth and inside the emulator's domain, the
+    spread of ln L_emulator - ln L_exact (a constant offset does not move a posterior; the
+    spread, in nat, does) and the relative error of the gradient of ln L."""
+    import jax
+    import jax.numpy as jnp
+
+    from dynamicall.infer import (KinematicModel, ModelSpec, SurveyDesign, crlb_error_samples, fisher_matrix,
+                                  prior_standard_deviations)
+    from dynamicall.infer.priors import support_bounds
+
+    exact = KinematicModel(ModelSpec("plummer", "zhao", "baes-van-hese", R_half=catalog.R_half), catalog)
+    emu = KinematicModel(ModelSpec("plummer", "zhao", "baes-van-hese", R_half=catalog.R_half, forward=emulator),
+                         catalog)
+    truth = {site: catalog.truth[site] for site in exact.sites}
+    F = fisher_matrix(exact.spec, truth, SurveyDesign.from_catalog(catalog),
+                      prior_widths=prior_standard_deviations(exact.spec))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        draws = crlb_error_samples(F, size=4 * n, seed=0)
+    inside = np.ones(4 * n, bool)
+    for p in emu.spec.free:
+        lo, hi = support_bounds(p.prior)
+        inside &= (draws[p.site] > lo) & (draws[p.site] < hi)
+    idx = np.flatnonzero(inside)[:n]
+    points = {k: jnp.asarray(v[idx]) for k, v in draws.items()}
+    (l_emu, g_emu), (l_ex, g_ex) = (jax.vmap(jax.value_and_grad(m.log_likelihood))(points) for m in (emu, exact))
+    sites = sorted(g_ex)
+    G_emu = np.stack([np.asarray(g_emu[s]) for s in sites], 1)
+    G_ex = np.stack([np.asarray(g_ex[s]) for s in sites], 1)
+    rel = np.linalg.norm(G_emu - G_ex, axis=1) / np.linalg.norm(G_ex, axis=1)
+    d = np.asarray(l_emu) - np.asarray(l_ex)
+    res = dict(points=int(idx.size), spread_nat=float(np.std(d)), mean_offset_nat=float(np.mean(d)),
+               gradient_rel_median=float(np.median(rel)), gradient_rel_p90=float(np.percentile(rel, 90)))
+    print(f"\n## emulator vs exact at {idx.size} posterior-like points ({len(catalog)} stars)")
+    print(f"ln L difference: spread {res['spread_nat']:.3f} nat (mean offset {res['mean_offset_nat']:+.3f}); "
+          f"gradient of ln L: median relative error {res['gradient_rel_median']:.2e}, 90 % "
+          f"{res['gradient_rel_p90']:.2e}")
+    return res
+
+
+def gradient_cost(catalog, forwards, chains):
+    """Microseconds per chain of value + gradient of the log density (likelihood + domain
+    penalty) at ``chains`` vmapped chains, every forward model timed round-robin in this
+    process (benchmarks/emulator_pareto.py's harness)."""
+    from emulator_pareto import interleaved_costs
+
+    costs = interleaved_costs(forwards, catalog, chains=(chains,))
+    us = {label: costs[label][chains] * 1e6 for label in forwards}
+    print(f"\n## value + gradient of the log density, {len(catalog)} stars, {chains} vmapped chains, per chain")
+    for label, t in us.items():
+        print(f"{label:9s} {t:8.1f} us")
+    if len(us) == 2:
+        print(f"exact / emulator: {us['exact'] / us['emulator']:.2f}")
+    return us
+
+
+def swap_floors(name, exact, emulator):
+    """Print and return the emulator / exact floors of one configuration (issue 11)."""
+    ess_ratio = emulator["min_ess"] / exact["min_ess"]
+    per_wall = (emulator["min_ess"] / emulator["total_s"]) / (exact["min_ess"] / exact["total_s"])
+    per_sampling = ((emulator["min_ess"] / emulator["sampling_time_s"])
+                    / (exact["min_ess"] / exact["sampling_time_s"]))
+    checks = {
+        "min ESS emulator / exact >= 0.8": (ess_ratio, ess_ratio >= 0.8),
+        "divergences emulator <= exact": (f"{emulator['divergences']} vs {exact['divergences']}",
+                                          emulator["divergences"] <= exact["divergences"]),
+        "ESS per wall second emulator / exact >= 3": (per_wall, per_wall >= 3),
+    }
+    print(f"## swap floors ({name}; same seed, settings and iterations)")
+    for label, (value, ok) in checks.items():
+        shown = f"{value:.2f}" if isinstance(value, float) else value
+        print(f"    {label:44s} {shown:>10s}  {'PASS' if ok else 'FAIL'}")
+    print(f"    (ESS per second of sampling alone, emulator / exact: {per_sampling:.2f}; wall-time ratio "
+          f"exact / emulator {exact['total_s'] / emulator['total_s']:.2f})")
+    return {"min_ess_ratio": ess_ratio, "ess_per_wall_s_ratio": per_wall, "ess_per_sampling_s_ratio": per_sampling,
+            "divergences": [int(exact["divergences"]), int(emulator["divergences"])],
+            "pass": all(ok for _, ok in checks.values())}
 
 
 def _write(path, out):

@@ -1,4 +1,4 @@
-"""The shipped emulators (v1 and v2): load offline, meet their floors, guard their domain.
+"""The shipped emulators (v1, v2 and v3): load offline, meet their floors, guard their domain.
 
 Its validation report (32,768 fresh profiles, recorded in card.json) must meet the floors;
 this test re-checks an independent sample of 512 fresh profiles against the exact engine,
@@ -23,7 +23,7 @@ from dynamicall.train.design import design_points
 from dynamicall.train.recipe import parse_recipe
 from dynamicall.train.validate import exact_outputs
 
-NAMES = ("zhao_bvh_plummer", "zhao_bvh_plummer_v2")
+NAMES = ("zhao_bvh_plummer", "zhao_bvh_plummer_v2", "zhao_bvh_plummer_v3")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -56,19 +56,28 @@ def test_recorded_validation_meets_the_floors(emulator):
     assert v["seed"] not in {s.seed for s in recipe.splits.values()}
 
 
-def test_v2_reports_its_gradient_accuracy_and_keeps_the_advertised_domain():
-    emulator = load("zhao_bvh_plummer_v2")
+@pytest.mark.parametrize("name", ["zhao_bvh_plummer_v2", "zhao_bvh_plummer_v3"])
+def test_guard_band_emulators_report_their_gradient_accuracy_and_keep_the_advertised_domain(name):
+    emulator = load(name)
     v = emulator.card["validation"]
     assert v["gradient"]["n_profiles"] >= 512 and v["gradient"]["median_rel_error"] <= 1e-2
-    report = (ROOT / "emulators" / "zhao_bvh_plummer_v2" / "report.md").read_text()
+    report = (ROOT / "emulators" / name / "report.md").read_text()
     assert f"{v['gradient']['median_rel_error']:.2e}" in report
     v1 = load("zhao_bvh_plummer")
     assert emulator.bounds == v1.bounds  # the card advertises the domain, not the guard band
     wide = emulator.problem["training_bounds"]
-    for name, (lo, hi) in emulator.bounds.items():
-        assert wide[name][0] <= lo and wide[name][1] >= hi
+    for key, (lo, hi) in emulator.bounds.items():
+        assert wide[key][0] <= lo and wide[key][1] >= hi
     assert wide["log10_rs"][1] - wide["log10_rs"][0] == pytest.approx(1.2 * (emulator.bounds["log10_rs"][1]
                                                                              - emulator.bounds["log10_rs"][0]))
+
+
+def test_v3_recorded_validation_meets_the_emulator_floors():
+    """The tighter floors of the emulator work (docs/emulators.md) on v3's fresh test set."""
+    v = load("zhao_bvh_plummer_v3").card["validation"]
+    assert v["n_profiles"] >= 32768
+    assert v["median_point_abs_error"] <= 5e-4 and v["p99_profile_max_abs_error"] <= 5e-3
+    assert v["gradient"]["median_rel_error"] <= 1e-2
 
 
 @pytest.mark.slow
