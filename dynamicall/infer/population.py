@@ -65,7 +65,8 @@ Example
 >>> from dynamicall.data import StarCatalog
 >>> cats = [StarCatalog.from_arrays(R=[0.05, 0.2, 0.6] * 8, v=[1.0, -2.0, 3.0] * 8,
 ...                                 v_err=[2.0] * 24, R_half=rh) for rh in (0.2, 0.4)]
->>> model = PopulationModel(cats, halo="nfw", anisotropy="constant")
+>>> model = PopulationModel(cats, halo="nfw", anisotropy="constant",
+...                         pool=("halo.log10_m_ref", "halo.log10_r_s"))
 >>> model.labels, model.hyper_sites
 (('galaxy0', 'galaxy1'), ('pop:halo.log10_m_ref.mean', 'pop:halo.log10_m_ref.scatter', 'pop:halo.log10_r_s.mean', 'pop:halo.log10_r_s.scatter'))
 """
@@ -265,48 +266,6 @@ class PopulationModel:
             raise ValueError(f"labels must be {len(catalogs)} distinct names other than {HYPER!r}; got {list(labels)}")
         self.labels = labels
         self.data = PopulationData(catalogs, labels)
-        # per-galaxy single models: priors, sites, bounds, and the reference for tests
-        self.galaxies = tuple(
-            KinematicModel(ModelSpec(tracer, halo, anisotropy, R_half=c.R_half, priors=priors,
-                                     forward=self.forward, parameterization="enclosed_mass"),
-                           c, priors=nuisance)
-            for c in catalogs)
-        first = self.galaxies[0]
-        self.galaxy_sites = first.sites
-        for g, m in zip(labels, self.galaxies):
-            if m.sites != self.galaxy_sites:
-                raise ValueError(f"galaxy {g} has sites {m.sites}, galaxy {labels[0]} {self.galaxy_sites}")
-        if any(p.free for p in first.spec.component("tracer").params):
-            raise ValueError("a population needs fixed tracers (R_half from each catalogue); free tracer "
-                             "parameters are not supported")
-        if first.spec.component("stars") is not None:
-            raise ValueError("a population does not model stellar mass (stellar_mass)")
-        for site in self.pool:
-            if site not in first.spec.sites or not site.startswith("halo."):
-                raise ValueError(f"pooled site {site!r} is not a free halo site; free halo sites: "
-                                 f"{[s for s in first.spec.sites if s.startswith('halo.')]}")
-        for p in first.spec.parameters:
-            if p.role != "tracer" and not p.free and p.kind in ("length", "density"):
-                raise ValueError(f"{p.site} is fixed, but a scale differs from galaxy to galaxy: give it "
-                                 f"bounds, e.g. priors={{'{p.site}': (lower, upper)}}")
-        # the spec in units of R_half (R_half = 1): one concrete tracer for every galaxy
-        self.unit_spec = ModelSpec(tracer, halo, anisotropy, R_half=1.0,
-                                   priors={k: v for k, v in priors.items()
-                                           if not first.spec.parameter(k).free or k in ()},
-                                   forward=self.forward, parameterization="enclosed_mass")
-        if self.unit_spec.sites != first.spec.sites:
-            raise ValueError(f"internal: unit spec sites {self.unit_spec.sites} != {first.spec.sites}")
-        self.log10_R_half = np.array([np.log10(m.spec.R_half) for m in self.galaxies])
-        self._scaling = {}
-        for p in self.unit_spec.free:
-            power = {"length": -1.0, "density": 3.0}.get(p.kind, 0.0) if p.log10 else 0.0
-            if power:
-                self._scaling[p.site] = power
-        # bounds of every galaxy's prior of each pooled site
-        from .priors import support_bounds
-
-        self.bounds = {s: np.array([support_bounds(m.priors()[s]) for m in self.galaxies], dtype=float)
-                       for s in self.pool}
         # trend
         self.trend = trend
         if properties is not None:
@@ -328,6 +287,49 @@ class PopulationModel:
             x = None
         self.property = x
         self.x_ref = float(np.mean(x)) if x is not None else None
+        # per-galaxy single models: priors, sites, bounds, and the reference for tests;
+        # the first is checked before the others are built
+        def single(c):
+            return KinematicModel(ModelSpec(tracer, halo, anisotropy, R_half=c.R_half, priors=priors,
+                                            forward=self.forward, parameterization="enclosed_mass"),
+                                  c, priors=nuisance)
+
+        first = single(catalogs[0])
+        self.galaxy_sites = first.sites
+        if any(p.free for p in first.spec.component("tracer").params):
+            raise ValueError("a population needs fixed tracers (R_half from each catalogue); free tracer "
+                             "parameters are not supported")
+        if first.spec.component("stars") is not None:
+            raise ValueError("a population does not model stellar mass (stellar_mass)")
+        for site in self.pool:
+            if site not in first.spec.sites or not site.startswith("halo."):
+                raise ValueError(f"pooled site {site!r} is not a free halo site; free halo sites: "
+                                 f"{[s for s in first.spec.sites if s.startswith('halo.')]}")
+        for p in first.spec.parameters:
+            if p.role != "tracer" and not p.free and p.kind in ("length", "density"):
+                raise ValueError(f"{p.site} is fixed, but a scale differs from galaxy to galaxy: give it "
+                                 f"bounds, e.g. priors={{'{p.site}': (lower, upper)}}")
+        self.galaxies = (first,) + tuple(single(c) for c in catalogs[1:])
+        for g, m in zip(labels, self.galaxies):
+            if m.sites != self.galaxy_sites:
+                raise ValueError(f"galaxy {g} has sites {m.sites}, galaxy {labels[0]} {self.galaxy_sites}")
+        # the spec in units of R_half (R_half = 1): one concrete tracer for every galaxy
+        self.unit_spec = ModelSpec(tracer, halo, anisotropy, R_half=1.0,
+                                   priors={k: v for k, v in priors.items() if not first.spec.parameter(k).free},
+                                   forward=self.forward, parameterization="enclosed_mass")
+        if self.unit_spec.sites != first.spec.sites:
+            raise ValueError(f"internal: unit spec sites {self.unit_spec.sites} != {first.spec.sites}")
+        self.log10_R_half = np.array([np.log10(m.spec.R_half) for m in self.galaxies])
+        self._scaling = {}
+        for p in self.unit_spec.free:
+            power = {"length": -1.0, "density": 3.0}.get(p.kind, 0.0) if p.log10 else 0.0
+            if power:
+                self._scaling[p.site] = power
+        # bounds of every galaxy's prior of each pooled site
+        from .priors import support_bounds
+
+        self.bounds = {s: np.array([support_bounds(m.priors()[s]) for m in self.galaxies], dtype=float)
+                       for s in self.pool}
         # hyperpriors
         import numpyro.distributions as dist
 
