@@ -17,7 +17,7 @@ Example
 >>> jax.config.update("jax_enable_x64", True)
 >>> pop = mock_population(n_galaxies=2, seed=3, n_stars=(30, 40), bounds_forward="exact")
 >>> [len(t) for t in pop["catalogs"]], sorted(pop["truths"])
-([34, 31], ['galaxies', 'hyper_truth', 'settings'])
+([31, 32], ['galaxies', 'hyper_truth', 'settings'])
 """
 
 from __future__ import annotations
