@@ -84,6 +84,8 @@ def test_truncated_normal_has_the_truncated_moments():
     assert np.all(np.diff(tail) > 0) and tail.min() >= 1.0 and tail.max() <= 1.2
 
 
+@pytest.mark.slow
+@pytest.mark.emulator
 def test_prior_predictive_has_the_population_mean_and_scatter(emulated):
     """Per-galaxy draws of a pooled site, hyperparameters fixed: mean mu + slope (x - x_ref)
     and standard deviation tau per galaxy (to 5 standard errors; bounds >= 5 tau away)."""
@@ -104,6 +106,8 @@ def test_prior_predictive_has_the_population_mean_and_scatter(emulated):
     assert model.x_ref == pytest.approx(6.0)
 
 
+@pytest.mark.slow
+@pytest.mark.emulator
 def test_vmapped_emulator_forward_equals_the_per_galaxy_loop(emulated):
     """One vmapped evaluation for all galaxies (stars padded) equals, galaxy by galaxy,
     the unbatched evaluation and the single-galaxy KinematicModel's lean path (1e-12)."""
@@ -118,6 +122,8 @@ def test_vmapped_emulator_forward_equals_the_per_galaxy_loop(emulated):
         np.testing.assert_allclose(batched[i, :n], single, rtol=1e-12)
 
 
+@pytest.mark.slow
+@pytest.mark.emulator
 def test_log_density_is_the_sum_of_single_galaxy_models(emulated):
     """numpyro's log density of the population model = hyperpriors + N(0,1) of the z's +
     the single-galaxy priors of unpooled sites + sum over galaxies of the single-galaxy
@@ -233,8 +239,10 @@ def test_commands_refuse_bad_input_in_one_line(tmp_path, capsys, catalogs):
 
 def test_model_refuses_bad_arguments(catalogs):
     with pytest.raises(ValueError, match="not a free halo site"):
-        PopulationModel(catalogs, forward=EMULATOR, pool=("anisotropy.beta_0",))
+        PopulationModel(catalogs, pool=("anisotropy.beta_0",))
     with pytest.raises(ValueError, match="scale differs"):
-        PopulationModel(catalogs, forward=EMULATOR, priors={"anisotropy.log10_r_a": -0.5})
+        PopulationModel(catalogs, priors={"anisotropy.log10_r_a": -0.5})
     with pytest.raises(ValueError, match="trend property"):
-        PopulationModel(catalogs, forward=EMULATOR, trend="no_such_key")
+        PopulationModel(catalogs, trend="no_such_key")
+    with pytest.raises(ValueError, match="R_half"):
+        PopulationModel([StarCatalog.from_arrays(R=[0.1, 0.2], v=[1.0, 2.0], v_err=[1.0, 1.0])])
