@@ -78,7 +78,6 @@ def run(args) -> int:
                     target_accept=args.target_accept, max_tree_depth=args.max_tree_depth,
                     dense_mass=not args.diagonal_mass, progress=not args.quiet, checkpoint=str(checkpoint),
                     resume=args.resume, init=args.init)
-    result._derived = model.derived(result.samples)
     paths = write_population_outputs(result, out, plots=not args.no_plots, overwrite=True)
     print(format_population_summary(population_summary(result)))
     print("wrote: " + ", ".join(os.path.relpath(p) for p in paths.values()))

@@ -553,6 +553,14 @@ class PopulationModel:
         numpyro.factor("log_likelihood", self.log_likelihood(values))
 
     # ------------------------------------------------------------------ posterior
+    def summarize(self, result) -> dict:
+        """:func:`population_summary` of a fit of this model (``FitResult.summary()``)."""
+        return population_summary(result)
+
+    def write_outputs(self, result, out_dir, plots: bool = True, overwrite: bool = False) -> dict:
+        """:func:`write_population_outputs` (``FitResult.save()``)."""
+        return write_population_outputs(result, out_dir, plots=plots, overwrite=overwrite)
+
     def per_galaxy_samples(self, samples: dict) -> dict:
         """label -> {single-galaxy site -> draws}, from the sampled draws (any shape)."""
         vals = jax.jit(self.galaxy_values)({k: jnp.asarray(np.asarray(samples[k])) for k in self.sites})
@@ -593,18 +601,16 @@ def fit_population(catalogs, *, tracer="plummer", halo="zhao", anisotropy="baes-
     Returns
     -------
     FitResult, whose ``derived()`` holds the per-galaxy quantities
-    (:meth:`PopulationModel.derived`); None if ``stop_after`` ended the run early.
-    Summarise it with :func:`population_summary`.
+    (:meth:`PopulationModel.derived`), ``summary()`` is :func:`population_summary` and
+    ``save(dir)`` :func:`write_population_outputs`; None if ``stop_after`` ended the run
+    early.
     """
     from .run import sample
 
     model = PopulationModel(catalogs, tracer=tracer, halo=halo, anisotropy=anisotropy, forward=forward,
                             priors=priors, pool=pool, trend=trend, properties=properties,
                             scatter_scale=scatter_scale, grid_points=grid_points, labels=labels)
-    result = sample(model, **run_kwargs)
-    if result is not None:
-        result._derived = model.derived(result.samples)
-    return result
+    return sample(model, **run_kwargs)
 
 
 def population_summary(result) -> dict:
