@@ -369,7 +369,7 @@ class PopulationModel:
             self._lean = prepare(grid, tracer_unit, ("los",))
             if self._lean is not None:
                 self.u_grid = grid
-                # per-galaxy matrices from the emulator grid to the stars (padding rows: grid point 0)
+                # per-galaxy matrices from the emulator grid to the stars (padding rows: u = 1)
                 self.W = np.stack([interpolation_matrix(grid, u) for u in self.u_stars])
         if self._lean is None:
             lo, hi = self.forward.R_range(tracer_unit)
