@@ -182,10 +182,10 @@ def _fit(catalogs, forward, **kw):
 
 
 @pytest.mark.slow
-def test_small_recovery_and_exact_vs_emulator():
+def test_small_recovery_and_exact_vs_emulator(tmp_path):
     """4 mock galaxies (150-250 stars): the emulator fit's hyper-means hold their truth
     within their 99 % intervals, per-galaxy log10 M(<1.8 R_half) within 4 sigma of the
-    truth; the exact engine's hyperposterior medians agree with the emulator's within
+    truth, and its outputs (summary.json, samples.h5, plots) are written; the exact engine's hyperposterior medians agree with the emulator's within
     0.3 sigma (short chains: Monte Carlo error ~0.1 sigma) and both converge."""
     catalogs, truths = _recovery_population(4, 7)
     run = dict(warmup=200, samples=300, chains=2, seed=1)
@@ -198,6 +198,13 @@ def test_small_recovery_and_exact_vs_emulator():
     for label, truth in truths["galaxies"].items():
         m = np.log10(derived[f"{label}:M_1.8_R_half"]).reshape(-1)
         assert abs(np.median(m) - math.log10(truth["M_1.8_R_half"])) < 4 * np.std(m), label
+    paths = emu.save(tmp_path / "fit")  # the population's own outputs, as one set
+    import json
+
+    summary = json.loads(open(paths["summary"]).read())
+    assert set(summary["galaxies"]) == set(truths["galaxies"])
+    assert summary["hyper_truth"]["pop:halo.gamma.mean"] == 0.8
+    assert {"hyper_corner", "galaxies", "samples"} <= set(paths)
     exact = _fit(catalogs, "exact", **run)
     from dynamicall.infer.outputs import _stats
 
