@@ -185,8 +185,9 @@ def _fit(catalogs, forward, **kw):
 def test_small_recovery_and_exact_vs_emulator(tmp_path):
     """4 mock galaxies (150-250 stars): the emulator fit's hyper-means hold their truth
     within their 99 % intervals, per-galaxy log10 M(<1.8 R_half) within 4 sigma of the
-    truth, and its outputs (summary.json, samples.h5, plots) are written; the exact engine's hyperposterior medians agree with the emulator's within
-    0.3 sigma (short chains: Monte Carlo error ~0.1 sigma) and both converge."""
+    truth, and its outputs (summary.json, samples.h5, plots) are written; the exact
+    engine's hyperposterior medians agree with the emulator's within 0.3 sigma (short
+    chains: Monte Carlo error ~0.1 sigma) and both converge."""
     catalogs, truths = _recovery_population(4, 7)
     run = dict(warmup=200, samples=300, chains=2, seed=1)
     emu = _fit(catalogs, EMULATOR, **run)
