@@ -169,7 +169,8 @@ def _recovery_population(n_galaxies, seed):
     from dynamicall.infer.population_mocks import FIXED_TRUTH, mock_population
 
     hyper = {"halo.gamma": {"mean": 0.8, "scatter": 0.2}, "halo.log10_m_ref": {"mean": 7.4, "scatter": 0.3}}
-    pop = mock_population(hyper, n_galaxies, seed, n_stars=(150, 250), anisotropy="constant", truth=FIXED_TRUTH)
+    pop = mock_population(hyper, n_galaxies, seed, n_stars=(150, 250), anisotropy="constant",
+                          truth={**FIXED_TRUTH, "halo.log10_r_s": 0.0})
     return [StarCatalog.from_table(t) for t in pop["catalogs"]], pop["truths"]
 
 
