@@ -10,12 +10,13 @@ from dynamicall import commands
 from dynamicall.cli import USER_ERROR, build_parser, main, one_line
 
 # a module fit_population.py is the command fit-population
-COMMANDS = sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
+COMMANDS = sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(commands.__path__)
+                  if not m.name.startswith("_"))
 
 
 def test_every_command_module_is_a_command_with_help():
     """Each module of dynamicall.commands (not the _-prefixed helpers) is a subcommand
-    of the same name (underscores spelled as dashes), listed in the help with its one-line description, and takes --debug."""
+    of the same name, listed in the help with its one-line description, and takes --debug."""
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert sorted(sub.choices) == COMMANDS
