@@ -192,7 +192,7 @@ def test_small_recovery_and_exact_vs_emulator(tmp_path):
     the default exact box is [0, 2]) agree with the emulator's within 0.3 sigma (short
     chains: Monte Carlo error ~0.1 sigma) and both converge."""
     catalogs, truths = _recovery_population(4, 7)
-    run = dict(warmup=200, samples=300, chains=2, seed=1)
+    run = dict(warmup=400, samples=400, chains=2, seed=1)
     emu = _fit(catalogs, EMULATOR, **run)
     for site in ("halo.gamma", "halo.log10_m_ref"):
         draws = np.asarray(emu.samples[f"{HYPER}:{site}.mean"]).reshape(-1)
