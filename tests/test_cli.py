@@ -9,8 +9,9 @@ import pytest
 from dynamicall import commands
 from dynamicall.cli import USER_ERROR, build_parser, main, one_line
 
+# a module fit_population.py is the command fit-population
 COMMANDS = sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(commands.__path__)
-                  if not m.name.startswith("_"))  # module forecast_population: command forecast-population
+                  if not m.name.startswith("_"))
 
 
 def test_every_command_module_is_a_command_with_help():

@@ -12,6 +12,8 @@ object                                  what it does
 :func:`sample`                          NUTS on a model: Laplace start, progress,
                                         checkpoints, resume, convergence verdict
 :func:`fit`                             spec + model + sample in one call
+:class:`PopulationModel`,               hierarchical model of N catalogues (pooled halo
+:func:`fit_population`                  sites, hyperparameters), one batched forward call
 :class:`FitResult`                      draws, statistics, ``summary()``, ``save(dir)``
 :func:`write_outputs`                   summary.json, samples.h5 (+ ArviZ), plots
 :func:`fisher_matrix`                   expected Fisher information of a survey design
@@ -45,6 +47,7 @@ from .forward import EmulatorForward, ExactForward, resolve_forward
 from .models import KinematicModel
 from .optimize import OptimizeResult, optimize
 from .outputs import format_summary, load_samples, summarize, to_inference_data, write_outputs
+from .population import PopulationModel, fit_population
 from .run import FitResult, fit, sample
 from .spec import ModelSpec
 from .survey import SurveyDesign
@@ -58,6 +61,7 @@ __all__ = [
     "KinematicModel",
     "ModelSpec",
     "OptimizeResult",
+    "PopulationModel",
     "SurveyDesign",
     "crlb",
     "crlb_error_samples",
@@ -68,6 +72,7 @@ __all__ = [
     "expected_log_likelihood",
     "fisher_matrix",
     "fit",
+    "fit_population",
     "forecast",
     "format_summary",
     "load_samples",

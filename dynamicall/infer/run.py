@@ -93,13 +93,20 @@ class FitResult:
     def derived(self) -> dict:
         """Derived quantities per draw (see :mod:`dynamicall.infer.derived`), cached."""
         if self._derived is None:
-            from .derived import derived_quantities
+            own = getattr(self.model, "derived", None)  # a model with its own (a population)
+            if callable(own):
+                self._derived = own(self.samples)
+            else:
+                from .derived import derived_quantities
 
-            self._derived = derived_quantities(self.model, self.samples)
+                self._derived = derived_quantities(self.model, self.samples)
         return self._derived
 
     def summary(self) -> dict:
         """Per-parameter statistics and run information (see :func:`outputs.summarize`)."""
+        own = getattr(self.model, "summarize", None)  # a model with its own (a population)
+        if callable(own):
+            return own(self)
         from .outputs import summarize
 
         return summarize(self)
@@ -107,6 +114,9 @@ class FitResult:
     def save(self, out_dir, plots: bool = True, overwrite: bool = False) -> dict:
         """Write summary.json, samples and plots to ``out_dir`` as one set; an existing
         result is replaced only with ``overwrite`` (see :func:`outputs.write_outputs`)."""
+        own = getattr(self.model, "write_outputs", None)  # a model with its own (a population)
+        if callable(own):
+            return own(self, out_dir, plots=plots, overwrite=overwrite)
         from .outputs import write_outputs
 
         return write_outputs(self, out_dir, plots=plots, overwrite=overwrite)

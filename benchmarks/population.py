@@ -1,0 +1,223 @@
+"""Population (hierarchical) fits: batching, fit wall time, emulator vs exact, recovery.
+
+Parts (``--part``; all in one process unless split):
+
+* ``speed``: value + gradient of the population log density (the NUTS potential, jitted,
+  one chain) for 1, 5, 10, 20 galaxies of 400 stars, with the emulator
+  (``zhao_bvh_plummer_v2``) and the exact engine, side by side; ratio 20 / 1 galaxies.
+  Floor: <= 3x with the emulator.
+* ``fit10``: one 10-galaxy population (200-600 stars each) fitted with the emulator and
+  with the exact engine: wall times (floor < 10 min each) and the hyperposterior medians'
+  difference in units of the exact posterior's sigma (floor <= 0.1).
+* ``recovery``: >= 10 mock populations of 8 galaxies (200-600 stars): for each
+  hyperparameter, how many 90 % intervals hold the truth (floor >= 8 / 10) and the max
+  r_hat (<= 1.01). Results are appended to ``--json`` after every population (a long run
+  can be read while it goes; ``--resume`` skips populations already there).
+
+Model of every part (stated): Plummer tracer of each catalogue's R_half, Zhao halo with
+alpha = 1 and beta = 4 fixed, gamma, log10 M(<1.8 R_half) and log10 r_s pooled
+(non-centred truncated normals), a constant anisotropy beta and v_sys per galaxy.
+Hyper-truth (:data:`HYPER_TRUTH`): gamma 0.8 +- 0.2, log10 M(<1.8 R_half) 7.4 +- 0.3,
+log10 r_s 0.0 +- 0.2; each galaxy's beta = 0.1; R_half log-uniform 0.2-1 kpc; errors
+1-3 km/s.
+
+Usage::
+
+    python benchmarks/population.py --part speed
+    python benchmarks/population.py --part fit10 --json /tmp/pop_fit10.json
+    nohup nice -n 10 python benchmarks/population.py --part recovery --populations 10 \\
+        --json /tmp/pop_recovery.json > /tmp/pop_recovery.log 2>&1 &
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import numpy as np  # noqa: E402
+
+EMULATOR = "zhao_bvh_plummer_v2"
+HYPER_TRUTH = {
+    "halo.gamma": {"mean": 0.8, "scatter": 0.2},
+    "halo.log10_m_ref": {"mean": 7.4, "scatter": 0.3},
+    "halo.log10_r_s": {"mean": 0.0, "scatter": 0.2},
+}
+PRIORS = {"halo.alpha": 1.0, "halo.beta": 4.0}
+#: Emulator vs exact (part fit10): one prior box for both. Left to their defaults the exact
+#: engine's boxes are wider (gamma in [0, 2], not the emulator's [0, 1.5]; log10 r_s not cut
+#: to the emulator's r_s / R_half domain), and a prior-dominated hyperparameter such as the
+#: mean gamma then differs by the prior, not by the forward model (0.6 sigma, measured).
+COMPARE_PRIORS = {**PRIORS, "halo.gamma": (0.0, 1.5), "halo.log10_r_s": (-0.6, 0.6)}
+ANISOTROPY = "constant"
+
+
+def population(n_galaxies, seed, n_stars=(200, 600)):
+    from dynamicall.data import StarCatalog
+    from dynamicall.infer.population_mocks import FIXED_TRUTH, mock_population
+
+    pop = mock_population(HYPER_TRUTH, n_galaxies, seed, kind="classical", n_stars=n_stars,
+                          anisotropy=ANISOTROPY, truth=FIXED_TRUTH)
+    return [StarCatalog.from_table(t) for t in pop["catalogs"]], pop["truths"]
+
+
+def model_for(catalogs, forward, priors=PRIORS):
+    from dynamicall.infer.population import PopulationModel
+
+    return PopulationModel(catalogs, anisotropy=ANISOTROPY, forward=forward, priors=priors)
+
+
+def potential_timer(model, repeats=200):
+    """Median seconds of one jitted value+gradient of the potential (unconstrained)."""
+    from dynamicall.infer.optimize import unconstrained_potential
+
+    sites, potential, _ = unconstrained_potential(model)
+    f = jax.jit(jax.value_and_grad(potential))
+    x = np.zeros(len(sites))
+    v, g = f(x)
+    jax.block_until_ready(g)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        v, g = f(x)
+        jax.block_until_ready(g)
+        times.append(time.perf_counter() - t0)
+    if not (np.isfinite(float(v)) and np.all(np.isfinite(np.asarray(g)))):
+        raise RuntimeError("non-finite potential at the reference point")
+    return float(np.median(times))
+
+
+def part_speed(args):
+    catalogs, _ = population(20, 11, n_stars=(400, 400))
+    rows = []
+    for forward in (EMULATOR, "exact"):
+        for n in (1, 5, 10, 20):
+            t = potential_timer(model_for(catalogs[:n], forward), repeats=args.repeats)
+            rows.append(dict(forward=forward, galaxies=n, seconds=t))
+            print(f"{forward:22s} {n:3d} galaxies: {t * 1e6:9.1f} us per value+gradient", flush=True)
+    out = {"rows": rows}
+    for forward in (EMULATOR, "exact"):
+        t = {r["galaxies"]: r["seconds"] for r in rows if r["forward"] == forward}
+        out[f"ratio_20_over_1_{forward}"] = t[20] / t[1]
+    print("\n| forward | 1 | 5 | 10 | 20 galaxies | 20 / 1 |\n|---|---|---|---|---|---|")
+    for forward in (EMULATOR, "exact"):
+        t = {r["galaxies"]: r["seconds"] for r in rows if r["forward"] == forward}
+        print(f"| {forward} | " + " | ".join(f"{t[n] * 1e6:.0f} us" for n in (1, 5, 10, 20))
+              + f" | {t[20] / t[1]:.2f}x |")
+    return out
+
+
+def fit(catalogs, forward, seed, warmup, samples, chains, priors=PRIORS):
+    from dynamicall.infer.run import sample
+
+    model = model_for(catalogs, forward, priors)
+    t0 = time.perf_counter()
+    result = sample(model, warmup=warmup, samples=samples, chains=chains, seed=seed, progress=False)
+    wall = time.perf_counter() - t0
+    from dynamicall.infer.outputs import _stats
+
+    stats = {k: _stats(result.samples[k]) for k in model.hyper_sites}
+    r_hat = max(_stats(v)["r_hat"] for v in result.samples.values())
+    return dict(wall_s=wall, timing={k: float(v) for k, v in result.timing.items()}, hyper=stats,
+                max_r_hat=float(r_hat), divergences=result.divergences)
+
+
+def part_fit10(args):
+    catalogs, truths = population(10, 21)
+    out = {"n_stars": [len(c) for c in catalogs]}
+    for forward in (EMULATOR, "exact"):
+        out[forward] = fit(catalogs, forward, 0, args.warmup, args.samples, args.chains, COMPARE_PRIORS)
+        r = out[forward]
+        print(f"{forward}: wall {r['wall_s']:.0f} s (compile {r['timing']['compile_time_s']:.0f} s), "
+              f"max r_hat {r['max_r_hat']:.4f}, divergences {r['divergences']}", flush=True)
+    print("\n| hyperparameter | exact median (sigma) | emulator median | difference / sigma |\n|---|---|---|---|")
+    diffs = {}
+    for k, ex in out["exact"]["hyper"].items():
+        em = out[EMULATOR]["hyper"][k]
+        d = (em["q50"] - ex["q50"]) / ex["std"]
+        diffs[k] = d
+        print(f"| {k} | {ex['q50']:.3f} ({ex['std']:.3f}) | {em['q50']:.3f} | {d:+.3f} |")
+    out["median_difference_in_sigma"] = diffs
+    out["max_abs_difference_in_sigma"] = float(max(abs(v) for v in diffs.values()))
+    return out
+
+
+def part_recovery(args):
+    done = {}
+    if args.resume and args.json and os.path.exists(args.json):
+        with open(args.json) as f:
+            done = {int(k): v for k, v in json.load(f).get("populations", {}).items()}
+    results = dict(done)
+    for i in range(args.first, args.first + args.populations):
+        if i in results:
+            continue
+        seed = 1000 + i
+        catalogs, truths = population(8, seed)
+        t0 = time.perf_counter()
+        r = fit(catalogs, args.forward, seed, args.warmup, args.samples, args.chains)
+        truth = {f"pop:{s}.{k}": v for s, e in truths["hyper_truth"].items() for k, v in e.items()}
+        r["inside_90"] = {k: bool(st["q5"] <= truth[k] <= st["q95"]) for k, st in r["hyper"].items()}
+        r["truth"] = truth
+        r["seed"] = seed
+        r["n_stars"] = [len(c) for c in catalogs]
+        results[i] = r
+        print(f"population {i} (seed {seed}): {time.perf_counter() - t0:.0f} s, max r_hat {r['max_r_hat']:.4f}, "
+              f"divergences {r['divergences']}, inside 90 %: {sum(r['inside_90'].values())}/{len(r['inside_90'])}",
+              flush=True)
+        if args.json:
+            _write(args.json, dict(populations=results, summary=_recovery_summary(results), args=vars(args)))
+    summary = _recovery_summary(results)
+    print("\n| hyperparameter | truth | truth inside 90 % interval |\n|---|---|---|")
+    for k, v in summary["inside_90"].items():
+        print(f"| {k} | {summary['truth'][k]} | {v} / {summary['n_populations']} |")
+    print(f"max r_hat {summary['max_r_hat']:.4f}; divergences {summary['divergences']}")
+    return dict(populations=results, summary=summary)
+
+
+def _recovery_summary(results):
+    keys = sorted(next(iter(results.values()))["inside_90"])
+    return dict(n_populations=len(results),
+                inside_90={k: int(sum(r["inside_90"][k] for r in results.values())) for k in keys},
+                truth=next(iter(results.values()))["truth"],
+                max_r_hat=float(max(r["max_r_hat"] for r in results.values())),
+                divergences=int(sum(r["divergences"] for r in results.values())),
+                wall_s=[r["wall_s"] for r in results.values()])
+
+
+def _write(path, obj):
+    from dynamicall._durable import write_text
+
+    write_text(path, json.dumps(obj, indent=1, default=float) + "\n")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--part", choices=["speed", "fit10", "recovery", "all"], default="all")
+    p.add_argument("--repeats", type=int, default=200)
+    p.add_argument("--populations", type=int, default=10)
+    p.add_argument("--first", type=int, default=0, help="index of the first population (split a run over processes)")
+    p.add_argument("--forward", default=EMULATOR, help="forward model of the recovery fits")
+    p.add_argument("--warmup", type=int, default=400)
+    p.add_argument("--samples", type=int, default=600)
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--json", default=None)
+    p.add_argument("--resume", action="store_true")
+    args = p.parse_args()
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs; jax {jax.__version__}", flush=True)
+    out = {}
+    for part, fn in (("speed", part_speed), ("fit10", part_fit10), ("recovery", part_recovery)):
+        if args.part in (part, "all"):
+            out[part] = fn(args)
+    out["load_average_end"] = os.getloadavg()
+    if args.json and args.part != "recovery":
+        _write(args.json, out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""``dynamicall fit-population``: hierarchical NUTS fit of several star catalogues at once.
+
+Example::
+
+    dynamicall fit-population population/galaxy*.ecsv --forward zhao_bvh_plummer_v2 \\
+        --pool halo.gamma,halo.log10_m_ref,halo.log10_r_s --out population_fit
+
+prints the hyperparameters and per-galaxy masses and slopes, and writes summary.json,
+samples.h5, hyper_corner.png (the hyperposterior) and galaxies.png (per-galaxy
+M(<1.8 R_half) and inner slope with intervals) to ``population_fit/``. Each galaxy's R_half
+comes from its catalogue's metadata. While it runs, ``population_fit/checkpoint.npz`` holds
+the progress: the same command with ``--resume`` continues an interrupted run. Outputs are
+written as a set; a finished fit is kept unless ``--overwrite`` (as for ``dynamicall fit``).
+The model's equations are in docs/population.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .fit import CHECKPOINT_NAME, add_model_arguments, check_catalog, check_output_folder, setup_precision
+from ._options import parse_site_values
+
+
+def run(args) -> int:
+    import pathlib
+
+    if args.R_half is not None:
+        raise ValueError("--R-half does not apply to a population: each galaxy's R_half is read from its "
+                         "catalogue's metadata (R_half: ...)")
+    if args.stellar_mass is not None:
+        raise ValueError("--stellar-mass is not supported by fit-population; drop it")
+    if len(args.catalogs) < 2:
+        raise ValueError(f"a population needs at least 2 catalogues; got {len(args.catalogs)} (fit one with 'dynamicall fit')")
+    out = pathlib.Path(args.out)
+    checkpoint = out / CHECKPOINT_NAME
+    plan = check_output_folder(out, args.resume, args.overwrite)
+    from ..data import StarCatalog
+
+    catalogs = []
+    for path in args.catalogs:
+        data = StarCatalog.read(path)
+        if data.R_half is None:
+            raise ValueError(f"{path} has no R_half metadata: add it (e.g. 'R_half: 250 pc'), each galaxy needs its own")
+        check_catalog(data, None, False, path)
+        catalogs.append(data)
+    priors = parse_site_values(args.prior)
+    pool = tuple(s.strip() for s in args.pool.split(",") if s.strip()) if args.pool else ()
+    if args.trend_property is not None:
+        for path, c in zip(args.catalogs, catalogs):
+            value = c.meta.get(args.trend_property)
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"--trend-property {args.trend_property}: {path} has metadata "
+                                 f"{args.trend_property} = {value!r}, not a number; add it to every catalogue") from None
+    setup_precision(args)
+    from ..infer.population import PopulationModel, format_population_summary, population_summary, \
+        write_population_outputs
+    from ..infer.run import sample
+
+    model = PopulationModel(catalogs, tracer=args.tracer, halo=args.halo, anisotropy=args.anisotropy,
+                            forward=args.forward, priors=priors, pool=pool, trend=args.trend_property)
+    if not args.quiet:
+        print(f"data: {len(catalogs)} catalogues, {len(model.data)} stars; {len(model.sites)} sampled parameters "
+              f"({len(model.hyper_sites)} hyperparameters)")
+    if plan == "resume":
+        print(f"resuming from {checkpoint}")
+    elif plan == "overwrite":
+        print(f"--overwrite: {out} will be replaced once the new fit is complete")
+        if checkpoint.exists():
+            print(f"--overwrite: discarding the checkpoint of an earlier run ({checkpoint})")
+            checkpoint.unlink()
+    elif args.resume:
+        print(f"--resume: no checkpoint in {out}; starting from the beginning")
+    out.mkdir(parents=True, exist_ok=True)
+    result = sample(model, warmup=args.warmup, samples=args.samples, chains=args.chains, seed=args.seed,
+                    target_accept=args.target_accept, max_tree_depth=args.max_tree_depth,
+                    dense_mass=not args.diagonal_mass, progress=not args.quiet, checkpoint=str(checkpoint),
+                    resume=args.resume, init=args.init)
+    paths = write_population_outputs(result, out, plots=not args.no_plots, overwrite=True)
+    print(format_population_summary(population_summary(result)))
+    print("wrote: " + ", ".join(os.path.relpath(p) for p in paths.values()))
+    return 0
+
+
+def register(sub):
+    p = sub.add_parser("fit-population", help="hierarchical fit of several catalogues (population hyperparameters)",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("catalogs", nargs="+", metavar="CATALOG", help="star catalogues (ECSV or FITS), one per galaxy")
+    add_model_arguments(p)
+    p.add_argument("--pool", default="halo.gamma,halo.log10_m_ref,halo.log10_r_s",
+                   help="halo sites drawn from population distributions, comma-separated "
+                        "(default halo.gamma,halo.log10_m_ref,halo.log10_r_s; '' pools none)")
+    p.add_argument("--trend-property", default=None, metavar="NAME",
+                   help="catalogue metadata entry (a number, e.g. log10_m_star): pooled means become linear in it")
+    DEFAULT_CHAINS, DEFAULT_WARMUP, DEFAULT_SAMPLES = 4, 300, 1000  # dynamicall.infer.sample's
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP, help=f"warm-up iterations per chain (default {DEFAULT_WARMUP})")
+    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"kept iterations per chain (default {DEFAULT_SAMPLES})")
+    p.add_argument("--chains", type=int, default=DEFAULT_CHAINS, help=f"chains, vectorised (default {DEFAULT_CHAINS})")
+    p.add_argument("--init", default="laplace", choices=["laplace", "uniform"],
+                   help="start around the posterior mode with its Laplace covariance (default) or uniformly")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (default 0.8)")
+    p.add_argument("--max-tree-depth", type=int, default=8, help="NUTS maximum tree depth (default 8)")
+    p.add_argument("--diagonal-mass", action="store_true", help="adapt a diagonal mass matrix (default: dense)")
+    p.add_argument("--out", default="population_fit", help="output folder (default population_fit)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT/checkpoint.npz")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished fit in OUT (once the new one is complete) and discard a checkpoint")
+    p.add_argument("--no-plots", action="store_true", help="skip the plots")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
