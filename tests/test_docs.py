@@ -46,6 +46,7 @@ def test_own_profile_page_is_short():
     assert len([line for line in body if line.strip()]) <= 15
 
 
+@pytest.mark.slow  # 6 s of CPU time; the same engine calls run in the fast lane's jeans tutorial
 def test_jeans_figure_script(tmp_path):
     import importlib.util
 
