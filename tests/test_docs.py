@@ -13,10 +13,20 @@ DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 BLOCK = re.compile(r"<!-- tutorial -->\s*```python\n(.*?)```", re.S)
 
 
+#: Tutorials left out of the fast lane (CI runs them): each took 9-25 s of CPU time
+#: (2026-12-02), mostly compiling; the tests named here cover the same calls.
+HEAVY_PAGES = {
+    "emulators": "train_network: tests/test_emulate.py (fast); validate: its test_validation_* (slow)",
+    "forecast": "forecast and stars_for_target: tests/test_forecast.py, tests/test_fisher.py",
+    "df": "eddington, is_consistent: tests/test_df.py",
+}
+
+
 def tutorial_blocks():
     for page in sorted(DOCS.glob("*.md")):
+        marks = [pytest.mark.slow] if page.stem in HEAVY_PAGES else []
         for i, code in enumerate(BLOCK.findall(page.read_text())):
-            yield pytest.param(code, id=f"{page.stem}-{i}")
+            yield pytest.param(code, id=f"{page.stem}-{i}", marks=marks)
 
 
 @pytest.mark.parametrize("code", list(tutorial_blocks()))
@@ -36,6 +46,7 @@ def test_own_profile_page_is_short():
     assert len([line for line in body if line.strip()]) <= 15
 
 
+@pytest.mark.slow  # 6 s of CPU time; the same engine calls run in the fast lane's jeans tutorial
 def test_jeans_figure_script(tmp_path):
     import importlib.util
 

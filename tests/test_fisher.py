@@ -141,6 +141,9 @@ def test_crlb_error_samples_have_the_crlb_covariance():
     assert sig["a"] == pytest.approx(np.sqrt(crlb(F)[0, 0]), rel=1e-14)
 
 
+# 10 s of CPU time (a 9-parameter Zhao model, 2026-12-02); in the fast lane the same laws on
+# the NFW model: test_forecast.py::test_default_forecast_is_fisher_plus_prior_information
+@pytest.mark.slow
 def test_forecast_errors_fall_as_one_over_root_n_and_priors_bound_them():
     spec = _zhao_spec()
     design = _design(spec, 100)

@@ -53,7 +53,10 @@ def compilation_cache(tmp_path_factory):
 
 def _env(cache, **extra):
     env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
-    env.pop("XLA_FLAGS", None)
+    # the children compile at this process's optimisation level (tests/conftest.py sets it),
+    # so that their files compare byte for byte with files written here; no other XLA flag
+    flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if f.startswith("--xla_backend_optimization_level")]
+    env["XLA_FLAGS"] = " ".join(flags + extra.pop("XLA_FLAGS", "").split())
     env.update(extra)
     return env
 

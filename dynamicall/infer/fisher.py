@@ -783,9 +783,9 @@ def stars_for_target(spec, truth: dict, design: SurveyDesign, quantity: str, tar
     Example
     -------
     >>> from dynamicall.infer.spec import ModelSpec
-    >>> spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25, priors={"halo.log10_r_s": 0.0})
-    >>> design = SurveyDesign.from_tracer(spec.build(spec.reference())[0], 100, v_err=2.0, R_max=1.25)
-    >>> truth = {"halo.log10_rho_s": 7.6, "anisotropy.beta": 0.2}
+    >>> spec = ModelSpec("plummer", "nfw", "constant", R_half=0.25)
+    >>> truth = {"halo.log10_rho_s": 7.6, "halo.log10_r_s": 0.0, "anisotropy.beta": 0.2}
+    >>> design = SurveyDesign.from_tracer(spec.build(truth)[0], 100, v_err=2.0, R_max=1.25)
     >>> out = stars_for_target(spec, truth, design, "M_1.8_R_half", 0.1, relative=True)
     >>> 10 < out["n_stars"] < 1000
     True
