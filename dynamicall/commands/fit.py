@@ -94,6 +94,31 @@ def check_output_folder(out, resume: bool, overwrite: bool) -> str:
     return "overwrite" if results or has_checkpoint else "new"
 
 
+def prepare_output_folder(out, plan: str, checkpoint, resume: bool) -> None:
+    """Carry out the plan of :func:`check_output_folder` once the inputs are checked: say
+    what happens to ``out``, discard an earlier checkpoint on ``"overwrite"``, create ``out``.
+
+    Parameters
+    ----------
+    out, checkpoint : pathlib.Path
+        The output folder and the checkpoint file inside it.
+    plan : {"new", "resume", "overwrite"}
+        What :func:`check_output_folder` decided.
+    resume : bool
+        Whether ``--resume`` was given (a resume with nothing to resume is reported).
+    """
+    if plan == "resume":
+        print(f"resuming from {checkpoint}")
+    elif plan == "overwrite":
+        print(f"--overwrite: {out} will be replaced once the new fit is complete")
+        if checkpoint.exists():
+            print(f"--overwrite: discarding the checkpoint of an earlier run ({checkpoint})")
+            checkpoint.unlink()
+    elif resume:
+        print(f"--resume: no checkpoint in {out}; starting from the beginning")
+    out.mkdir(parents=True, exist_ok=True)
+
+
 def check_catalog(data, R_half, binned: bool, source) -> None:
     """Refuse a catalogue too small to fit, and catch unit mistakes (radii against R_half,
     velocity errors against the velocities' spread) for either forward model."""
@@ -136,16 +161,7 @@ def run(args) -> int:
 
     if not args.quiet:
         print(f"data: {args.catalog} ({len(data)} {'bins' if args.binned else 'stars'})")
-    if plan == "resume":
-        print(f"resuming from {checkpoint}")
-    elif plan == "overwrite":
-        print(f"--overwrite: {out} will be replaced once the new fit is complete")
-        if checkpoint.exists():
-            print(f"--overwrite: discarding the checkpoint of an earlier run ({checkpoint})")
-            checkpoint.unlink()
-    elif args.resume:
-        print(f"--resume: no checkpoint in {out}; starting from the beginning")
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_folder(out, plan, checkpoint, args.resume)
     tracer = args.tracer
     if args.photometry:
         from ..infer.light import light_from_photometry

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 
-from .fit import CHECKPOINT_NAME, add_model_arguments, check_catalog, check_output_folder, setup_precision
+from .fit import (CHECKPOINT_NAME, add_model_arguments, check_catalog, check_output_folder,
+                  prepare_output_folder, setup_precision)
 from ._options import parse_site_values
 
 
@@ -64,16 +65,7 @@ def run(args) -> int:
     if not args.quiet:
         print(f"data: {len(catalogs)} catalogues, {len(model.data)} stars; {len(model.sites)} sampled parameters "
               f"({len(model.hyper_sites)} hyperparameters)")
-    if plan == "resume":
-        print(f"resuming from {checkpoint}")
-    elif plan == "overwrite":
-        print(f"--overwrite: {out} will be replaced once the new fit is complete")
-        if checkpoint.exists():
-            print(f"--overwrite: discarding the checkpoint of an earlier run ({checkpoint})")
-            checkpoint.unlink()
-    elif args.resume:
-        print(f"--resume: no checkpoint in {out}; starting from the beginning")
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_folder(out, plan, checkpoint, args.resume)
     result = sample(model, warmup=args.warmup, samples=args.samples, chains=args.chains, seed=args.seed,
                     target_accept=args.target_accept, max_tree_depth=args.max_tree_depth,
                     dense_mass=not args.diagonal_mass, progress=not args.quiet, checkpoint=str(checkpoint),
