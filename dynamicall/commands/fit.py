@@ -187,6 +187,35 @@ def run(args) -> int:
     return 0
 
 
+def add_sampler_arguments(p, out: str) -> None:
+    """The NUTS and output options shared by ``fit`` and ``fit-population`` (warm-up,
+    draws, chains, start, seed, step control, ``--out`` with default ``out``, ``--resume``,
+    ``--overwrite``, ``--no-plots``, ``--quiet``)."""
+    # the defaults of dynamicall.infer.sample (not imported here: importing JAX before
+    # --devices is read would defeat it); tests/test_sampling.py checks they agree
+    DEFAULT_CHAINS, DEFAULT_WARMUP, DEFAULT_SAMPLES = 4, 300, 1000
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP,
+                   help=f"warm-up iterations per chain (default {DEFAULT_WARMUP})")
+    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+                   help=f"kept iterations per chain (default {DEFAULT_SAMPLES})")
+    p.add_argument("--chains", type=int, default=DEFAULT_CHAINS,
+                   help=f"number of chains, run vectorised (default {DEFAULT_CHAINS}; docs/fitting.md)")
+    p.add_argument("--init", default="laplace", choices=["laplace", "uniform"],
+                   help="start the chains around the posterior mode with its Laplace covariance as mass "
+                        "matrix (laplace, default), or uniformly in (-2, 2) unconstrained (uniform)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (default 0.8)")
+    p.add_argument("--max-tree-depth", type=int, default=8, help="NUTS maximum tree depth (default 8)")
+    p.add_argument("--diagonal-mass", action="store_true",
+                   help="adapt a diagonal mass matrix (default: dense)")
+    p.add_argument("--out", default=out, help=f"output folder (default {out})")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT/checkpoint.npz")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished fit in OUT (once the new one is complete) and discard a checkpoint")
+    p.add_argument("--no-plots", action="store_true", help="skip the plots")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def register(sub):
     p = sub.add_parser("fit", help="fit a star catalogue with NUTS (exact engine or emulator)",
                        description=__doc__.split("\n\n")[0])
@@ -203,34 +232,12 @@ def register(sub):
     p.add_argument("--binned", action="store_true",
                    help="the file is a binned profile (columns R, sigma_los, sigma_los_err)")
     p.add_argument("--proper-motions", action="store_true", help="fit the proper motions too")
-    # the defaults of dynamicall.infer.sample (not imported here: importing JAX before
-    # --devices is read would defeat it); tests/test_sampling.py checks they agree
-    DEFAULT_CHAINS, DEFAULT_WARMUP, DEFAULT_SAMPLES = 4, 300, 1000
-    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP,
-                   help=f"warm-up iterations per chain (default {DEFAULT_WARMUP})")
-    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
-                   help=f"kept iterations per chain (default {DEFAULT_SAMPLES})")
-    p.add_argument("--chains", type=int, default=DEFAULT_CHAINS,
-                   help=f"number of chains, run vectorised (default {DEFAULT_CHAINS}; docs/fitting.md)")
     p.add_argument("--parameterization", default="enclosed_mass", choices=["enclosed_mass", "native"],
                    help="sample the halo normalisation as log10 M(<1.8 R_half) (enclosed_mass, default) or "
                         "as its own field, log10 rho_s or log10 m_tot (native)")
-    p.add_argument("--init", default="laplace", choices=["laplace", "uniform"],
-                   help="start the chains around the posterior mode with its Laplace covariance as mass "
-                        "matrix (laplace, default), or uniformly in (-2, 2) unconstrained (uniform)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--chain-method", default="vectorized", choices=["vectorized", "parallel"],
                    help="vectorised chains on one device, or parallel over devices (see --devices)")
     p.add_argument("--devices", type=int, default=None,
                    help="number of host (CPU) devices for --chain-method parallel")
-    p.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (default 0.8)")
-    p.add_argument("--max-tree-depth", type=int, default=8, help="NUTS maximum tree depth (default 8)")
-    p.add_argument("--diagonal-mass", action="store_true",
-                   help="adapt a diagonal mass matrix (default: dense)")
-    p.add_argument("--out", default="fit_output", help="output folder (default fit_output)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT/checkpoint.npz")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace a finished fit in OUT (once the new one is complete) and discard a checkpoint")
-    p.add_argument("--no-plots", action="store_true", help="skip the plots")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_sampler_arguments(p, out="fit_output")
     p.set_defaults(func=run)

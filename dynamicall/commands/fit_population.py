@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import os
 
-from .fit import (CHECKPOINT_NAME, add_model_arguments, check_catalog, check_output_folder,
-                  prepare_output_folder, setup_precision)
+from .fit import (CHECKPOINT_NAME, add_model_arguments, add_sampler_arguments, check_catalog,
+                  check_output_folder, prepare_output_folder, setup_precision)
 from ._options import parse_site_values
 
 
@@ -86,20 +86,5 @@ def register(sub):
                         "(default halo.gamma,halo.log10_m_ref,halo.log10_r_s; '' pools none)")
     p.add_argument("--trend-property", default=None, metavar="NAME",
                    help="catalogue metadata entry (a number, e.g. log10_m_star): pooled means become linear in it")
-    DEFAULT_CHAINS, DEFAULT_WARMUP, DEFAULT_SAMPLES = 4, 300, 1000  # dynamicall.infer.sample's
-    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP, help=f"warm-up iterations per chain (default {DEFAULT_WARMUP})")
-    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"kept iterations per chain (default {DEFAULT_SAMPLES})")
-    p.add_argument("--chains", type=int, default=DEFAULT_CHAINS, help=f"chains, vectorised (default {DEFAULT_CHAINS})")
-    p.add_argument("--init", default="laplace", choices=["laplace", "uniform"],
-                   help="start around the posterior mode with its Laplace covariance (default) or uniformly")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (default 0.8)")
-    p.add_argument("--max-tree-depth", type=int, default=8, help="NUTS maximum tree depth (default 8)")
-    p.add_argument("--diagonal-mass", action="store_true", help="adapt a diagonal mass matrix (default: dense)")
-    p.add_argument("--out", default="population_fit", help="output folder (default population_fit)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT/checkpoint.npz")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace a finished fit in OUT (once the new one is complete) and discard a checkpoint")
-    p.add_argument("--no-plots", action="store_true", help="skip the plots")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_sampler_arguments(p, out="population_fit")
     p.set_defaults(func=run)
