@@ -54,6 +54,33 @@ def _mass_closed_jvp(primals, tangents):
     return primal, d_shape + d_x
 
 
+@jax.custom_jvp
+def _mass_traced_shape(x, alpha, beta, gamma):
+    """Dimensionless mass for a traced outer slope (any beta): the closed form where
+    beta > 3, the quadrature elsewhere.
+
+    Its JVP evaluates the quadrature once, for the shape tangents and for the primal where
+    beta <= 3, so a traced shape costs one incomplete beta and one quadrature pass, not the
+    two passes of ``where(beta > 3, closed form, quadrature)``.
+    """
+    finite = beta > 3.0
+    closed = _mass_closed(x, alpha, jnp.where(finite, beta, 4.0), gamma)
+    return jnp.where(finite, closed, _mass_shape_quadrature(x, alpha, beta, gamma))
+
+
+@_mass_traced_shape.defjvp
+def _mass_traced_shape_jvp(primals, tangents):
+    x, alpha, beta, gamma = primals
+    dx, dalpha, dbeta, dgamma = tangents
+    quadrature, d_shape = jax.jvp(
+        lambda a, b, g: _mass_shape_quadrature(x, a, b, g), (alpha, beta, gamma), (dalpha, dbeta, dgamma)
+    )
+    finite = beta > 3.0
+    closed = _mass_closed(x, alpha, jnp.where(finite, beta, 4.0), gamma)
+    d_x = x * x * jnp.exp(_zhao_log_density(x, alpha, beta, gamma)) * dx
+    return jnp.where(finite, closed, quadrature), d_shape + d_x
+
+
 @pytree_dataclass
 class Zhao(Profile):
     r"""Hernquist-Zhao profile :math:`\rho = \rho_s x^{-\gamma} (1 + x^\alpha)^{-(\beta -
@@ -111,9 +138,7 @@ class Zhao(Profile):
             if beta > 3.0:
                 return norm * _mass_closed(x, *shape)
             return Profile.mass(self, r)
-        finite = self.beta > 3.0
-        safe = (self.alpha, jnp.where(finite, self.beta, 4.0), self.gamma)
-        return jnp.where(finite, norm * _mass_closed(x, *safe), Profile.mass(self, r))
+        return norm * _mass_traced_shape(x, *shape)
 
     def total_mass(self):
         self._require_finite_mass("total_mass()")
