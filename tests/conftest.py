@@ -32,6 +32,15 @@ HEAVY = {
     # per family: test_profiles.py (test_known_radii, test_quantities_convert_at_the_boundary);
     # the demo command itself: test_cli.py::test_demo_runs (slow)
     "dynamicall.demo.profile_table": "tests/test_profiles.py",
+    # a CNN+MLP built eagerly (each layer's initialiser compiles per shape, ~50 compilations):
+    # the shipped CNN emulator builds the same network, and
+    # test_cnn_emulator.py::test_cached_encoder_gives_the_uncached_outputs checks that
+    # head(encode(x)) is the network's output
+    "dynamicall.emulate.networks.CNNMLP": "tests/test_cnn_emulator.py",
+    # generate() on the shipped recipe: the same driver runs in tests/test_generate.py (tiny
+    # recipe: resume, failures, float64 check) and the shipped recipe's values in its
+    # test_reference_set_in_data_is_the_shipped_recipes_test_split
+    "dynamicall.train.generate": "tests/test_generate.py",
 }
 
 
@@ -39,11 +48,21 @@ _CACHE = {}
 
 
 def pytest_configure(config):
-    folder = tempfile.mkdtemp(prefix="dynamicall-test-xla-cache-")
-    _CACHE["folder"] = folder
+    # pytest-xdist workers share the controller's folder (their programs overlap)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and "xla_cache" in workerinput:
+        folder = workerinput["xla_cache"]
+    else:
+        folder = _CACHE["folder"] = tempfile.mkdtemp(prefix="dynamicall-test-xla-cache-")
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist (controller): hand the run's cache folder to each worker."""
+    node.workerinput["xla_cache"] = _CACHE["folder"]
 
 
 def pytest_unconfigure(config):
