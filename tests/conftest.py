@@ -6,7 +6,8 @@ methods, likelihoods), not running them. Two settings cut it without changing an
 * A persistent compilation cache in a new, empty folder for this run only (removed at its
   end): a program compiled twice in one run through different ``jit`` wrappers (a closure
   made per call, a model rebuilt per test) is compiled once. 141 of the fast lane's 1628
-  compilations hit it (2026-12-02); nothing is carried from one run to the next.
+  compilations hit it (2026-12-02); nothing is carried from one run to the next. With
+  pytest-xdist (``-n 2``) the workers share the controller's folder.
 * Heavy doctests and tutorials that a lighter test covers in the fast lane are marked
   ``slow`` here (see ``HEAVY``): CI runs them all.
 
