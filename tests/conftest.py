@@ -6,7 +6,8 @@ methods, likelihoods), not running them. Two settings cut it without changing an
 * A persistent compilation cache in a new, empty folder for this run only (removed at its
   end): a program compiled twice in one run through different ``jit`` wrappers (a closure
   made per call, a model rebuilt per test) is compiled once. 141 of the fast lane's 1628
-  compilations hit it (2026-12-02); nothing is carried from one run to the next.
+  compilations hit it (2026-12-02); nothing is carried from one run to the next. With
+  pytest-xdist (``-n 2``) the workers share the controller's folder.
 * Heavy doctests and tutorials that a lighter test covers in the fast lane are marked
   ``slow`` here (see ``HEAVY``): CI runs them all.
 
@@ -32,6 +33,15 @@ HEAVY = {
     # per family: test_profiles.py (test_known_radii, test_quantities_convert_at_the_boundary);
     # the demo command itself: test_cli.py::test_demo_runs (slow)
     "dynamicall.demo.profile_table": "tests/test_profiles.py",
+    # a CNN+MLP built eagerly (each layer's initialiser compiles per shape, ~50 compilations):
+    # the shipped CNN emulator builds the same network, and
+    # test_cnn_emulator.py::test_cached_encoder_gives_the_uncached_outputs checks that
+    # head(encode(x)) is the network's output
+    "dynamicall.emulate.networks.CNNMLP": "tests/test_cnn_emulator.py",
+    # generate() on the shipped recipe: the same driver runs in tests/test_generate.py (tiny
+    # recipe: resume, failures, float64 check) and the shipped recipe's values in its
+    # test_reference_set_in_data_is_the_shipped_recipes_test_split
+    "dynamicall.train.generate": "tests/test_generate.py",
 }
 
 
@@ -39,11 +49,21 @@ _CACHE = {}
 
 
 def pytest_configure(config):
-    folder = tempfile.mkdtemp(prefix="dynamicall-test-xla-cache-")
-    _CACHE["folder"] = folder
+    # pytest-xdist workers share the controller's folder (their programs overlap)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and "xla_cache" in workerinput:
+        folder = workerinput["xla_cache"]
+    else:
+        folder = _CACHE["folder"] = tempfile.mkdtemp(prefix="dynamicall-test-xla-cache-")
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist (controller): hand the run's cache folder to each worker."""
+    node.workerinput["xla_cache"] = _CACHE["folder"]
 
 
 def pytest_unconfigure(config):

@@ -13,12 +13,21 @@ DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 BLOCK = re.compile(r"<!-- tutorial -->\s*```python\n(.*?)```", re.S)
 
 
-#: Tutorials left out of the fast lane (CI runs them): each took 9-25 s of CPU time
-#: (2026-12-02), mostly compiling; the tests named here cover the same calls.
+#: Tutorials left out of the fast lane (CI runs them): each took 4-25 s (2026-12-02), mostly
+#: compiling; the tests named here cover the same calls in the fast lane.
 HEAVY_PAGES = {
     "emulators": "train_network: tests/test_emulate.py (fast); validate: its test_validation_* (slow)",
     "forecast": "forecast and stars_for_target: tests/test_forecast.py, tests/test_fisher.py",
     "df": "eddington, is_consistent: tests/test_df.py",
+    # 4-8 s each (2026-12-02, loaded machine), mostly compiling models no other test uses
+    "mock": "mock_catalog (contamination, proper motions, errors), write_catalog, sigma_los on a "
+            "log_grid + interp_loglog: tests/test_mock.py (test_gaussian_mock_with_errors, "
+            "test_catalog_schema_and_reproducibility), tests/test_jeans.py",
+    "own_profile": "a user Profile with only density (the isochrone): "
+                   "tests/test_profiles.py::test_user_profile_matches_isochrone_closed_forms",
+    "actions": "actions_from_phase_space, actions, Kepler limit: tests/test_actions.py",
+    "jfactor": "j_factor, d_factor, log10_j_factor gradient: tests/test_jfactor.py",
+    "vsp": "vsp_model, vsp_from_catalog: tests/test_vsp.py",
 }
 
 

@@ -77,11 +77,13 @@ def test_predictor_gradients_and_domain_policy(shipped_emulator):
     def total(gamma):
         return jnp.sum(jnp.log(f(Zhao(rho_s=3e7, r_s=0.6, alpha=1.5, beta=4.5, gamma=gamma), ANISO)["los"]))
 
-    g = jax.grad(total)(0.8)
+    # compiled whole (eager: one compilation per operation)
+    g = jax.jit(jax.grad(total))(0.8)
+    total = jax.jit(total)
     fd = (total(0.8 + 1e-4) - total(0.8 - 1e-4)) / 2e-4
     assert np.isfinite(g) and float(g) == pytest.approx(float(fd), rel=1e-2)
     outside = Zhao(rho_s=3e7, r_s=0.6, alpha=1.5, beta=4.5, gamma=1.9)
-    assert np.all(np.isfinite(np.asarray(f(outside, ANISO)["los"])))  # clipped ("penalty")
+    assert np.all(np.isfinite(np.asarray(jax.jit(f)(outside, ANISO)["los"])))  # clipped ("penalty")
     raising = shipped_emulator.with_on_domain("raise").predictor(R, STARS)
     assert np.all(np.isnan(np.asarray(jax.jit(raising)(outside, ANISO)["los"])))
 
