@@ -132,10 +132,10 @@ def test_log_density_is_the_sum_of_single_galaxy_models(emulated):
 
     model = emulated
     point = _point(model, seed=3)
-    priors = model.priors()
+    priors = model.named_priors()
 
     def both(p):
-        total = log_density(model, (), {}, p)[0]
+        total = log_density(model, (), {}, model.vector_params(p))[0]  # the sampled (vector) sites
         values = model.galaxy_values(p)
         expected = sum(priors[k].log_prob(v) for k, v in p.items())
         for i, galaxy in enumerate(model.galaxies):
