@@ -16,7 +16,7 @@ from dynamicall.infer.population import HYPER, PopulationModel, truncated_normal
 
 jax.config.update("jax_enable_x64", True)
 
-EMULATOR = "zhao_bvh_plummer_v2"
+EMULATOR = "zhao_bvh_plummer_v3"
 SIZES = ((0.25, 40), (0.6, 25), (0.12, 31))  # R_half (kpc), stars: three star counts -> padding
 
 
