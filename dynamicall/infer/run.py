@@ -354,6 +354,10 @@ def sample(model, *, warmup: int = DEFAULT_WARMUP, samples: int = DEFAULT_SAMPLE
     ----------
     model : KinematicModel
         The model (or any numpyro model exposing ``sites``, ``data``, ``forward``).
+        Its sampled sites (``priors()``) may be vectors (a population's per-galaxy
+        parameters, :class:`~dynamicall.infer.population.PopulationModel`): NUTS and the
+        Laplace start see one flat vector (:class:`~dynamicall.infer.layout.SiteLayout`);
+        a model with ``split_samples`` turns the draws into its named sites.
     warmup, samples : int
         Warm-up (adaptation) and kept iterations per chain (defaults 300 and 1000: with
         the Laplace start 300 warm-up iterations suffice; 4 x 1000 draws keep every
