@@ -156,47 +156,6 @@ def fit(catalogs, forward, seed, warmup, samples, chains, priors=PRIORS, keep=No
                 max_r_hat=float(r_hat), divergences=result.divergences)
 
 
-def reweight(result, model, batch=100):
-    """The posterior of ``model`` (same priors, another forward model) from the draws of
-    ``result`` by importance weights exp(ln L_model - ln L_result - penalty_result): the
-    hyperparameters' weighted medians and sigmas, the weights' effective sample size and
-    the spread of the log-likelihood difference over the draws. Free of the Monte Carlo
-    noise between two independent chains: when the forward models agree, the reweighted
-    medians equal the unweighted ones."""
-    import jax.numpy as jnp
-
-    src = result.model
-    flat = {k: np.asarray(v).reshape(-1) for k, v in result.samples.items()}
-    n = next(iter(flat.values())).size
-
-    def loglik(m, with_penalty):
-        def one(p):
-            values = m.galaxy_values(p)
-            out = m.log_likelihood(values)
-            return out + m.log_penalty(values) if with_penalty else out
-        return jax.jit(jax.vmap(one))
-
-    f_src, f_dst = loglik(src, True), loglik(model, False)
-    d = []
-    for i in range(0, n, batch):
-        p = {k: jnp.asarray(v[i:i + batch]) for k, v in flat.items()}
-        d.append(np.asarray(f_dst(p)) - np.asarray(f_src(p)))
-    delta = np.concatenate(d)
-    w = np.exp(delta - delta.max())
-    w /= w.sum()
-    out = dict(ess_weights=float(1.0 / np.sum(w ** 2)), n_draws=int(n), delta_loglik_std=float(np.std(delta)),
-               delta_loglik_mean=float(np.mean(delta)), hyper={})
-    for k in model.hyper_sites:
-        x = flat[k]
-        order = np.argsort(x)
-        cdf = np.cumsum(w[order])
-        q50 = float(np.interp(0.5, cdf, x[order]))
-        mean = float(np.sum(w * x))
-        out["hyper"][k] = dict(q50=q50, std=float(np.sqrt(np.sum(w * (x - mean) ** 2))),
-                               q50_unweighted=float(np.median(x)), std_unweighted=float(np.std(x)))
-    return out
-
-
 def part_fit10(args):
     catalogs, truths = population(10, 21)
     out = {"n_stars": [len(c) for c in catalogs]}
@@ -217,7 +176,9 @@ def part_fit10(args):
     out["median_difference_in_sigma"] = diffs
     out["max_abs_difference_in_sigma"] = float(max(abs(v) for v in diffs.values()))
     # the emulator's draws reweighted to the exact engine's likelihood (no chain noise)
-    rw = reweight(results[EMULATOR], results["exact"].model)
+    from dynamicall.infer.population import reweighted_hyperposterior
+
+    rw = reweighted_hyperposterior(results[EMULATOR], results["exact"].model)
     out["emulator_reweighted_to_exact"] = rw
     print(f"\nemulator draws reweighted to the exact likelihood: weights' ESS {rw['ess_weights']:.0f} of "
           f"{rw['n_draws']}; ln L_exact - ln L_emulator: std {rw['delta_loglik_std']:.3f} over the draws")
