@@ -52,3 +52,21 @@ def test_population_vector_sites_split_back_to_per_galaxy_names():
     for i, m in enumerate(model.galaxies):
         x = 0.3
         assert float(priors["galaxy:v_sys"].log_prob(jnp.full(2, x))[i]) == float(m.priors()["v_sys"].log_prob(x))
+
+
+def test_laplace_start_covariance_is_capped_only_when_not_positive_definite():
+    """A positive-definite Laplace covariance starts the chains unchanged (single-galaxy fits
+    keep their draws); a regularised one (saddle or ridge: variances up to 1e5 on a
+    hierarchical model) has its eigenvalues capped at MAX_START_VARIANCE, eigenvectors kept."""
+    import types
+
+    from dynamicall.infer.run import MAX_START_VARIANCE, start_covariance
+
+    cov = np.array([[2.0, 0.3], [0.3, 0.5]])
+    np.testing.assert_array_equal(start_covariance(types.SimpleNamespace(covariance=cov, positive_definite=True)), cov)
+    v = np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2.0)
+    ridge = (v * np.array([1e5, 0.01])) @ v.T
+    capped = start_covariance(types.SimpleNamespace(covariance=ridge, positive_definite=False))
+    w, u = np.linalg.eigh(capped)
+    np.testing.assert_allclose(w, [0.01, MAX_START_VARIANCE], rtol=1e-9)
+    np.testing.assert_allclose(np.abs(u.T @ v), np.eye(2)[::-1], atol=1e-9)

@@ -419,7 +419,8 @@ def sample(model, *, warmup: int = DEFAULT_WARMUP, samples: int = DEFAULT_SAMPLE
         "laplace" (default): find the posterior mode and its Laplace covariance first
         (:func:`dynamicall.infer.optimize.optimize`, a second or two after compilation),
         start the chains from draws of that Gaussian and seed the mass matrix with its
-        covariance. "uniform": numpyro's ``init_to_uniform`` and a unit mass matrix.
+        covariance (its variances capped at 1 when the Hessian at the mode was not
+        positive definite: :func:`start_covariance`). "uniform": numpyro's ``init_to_uniform`` and a unit mass matrix.
     laplace : OptimizeResult, optional
         A result of :func:`~dynamicall.infer.optimize.optimize` to use instead of
         running it (``init="laplace"`` only).
