@@ -4,8 +4,12 @@ Parts (``--part``; all in one process unless split):
 
 * ``speed``: value + gradient of the population log density (the NUTS potential, jitted,
   one chain) for 1, 5, 10, 20 galaxies of 400 stars, with the emulator
-  (``zhao_bvh_plummer_v2``) and the exact engine, side by side; ratio 20 / 1 galaxies.
+  (``zhao_bvh_plummer_v3``) and the exact engine, side by side; ratio 20 / 1 galaxies.
   Floor: <= 3x with the emulator.
+* ``compile``: seconds to compile the NUTS initialiser (potential + gradient, the Laplace
+  optimiser's function) and the NUTS chunk (4 chains, dense mass) for ``--galaxies``
+  galaxies, emulator and exact engine (the per-galaxy parameters are vector sites: one
+  numpyro site per parameter whatever the number of galaxies).
 * ``fit10``: one 10-galaxy population (200-600 stars each) fitted with the emulator and
   with the exact engine: wall times (floor < 10 min each) and the hyperposterior medians'
   difference in units of the exact posterior's sigma (floor <= 0.1).
@@ -42,7 +46,7 @@ jax.config.update("jax_enable_x64", True)
 
 import numpy as np  # noqa: E402
 
-EMULATOR = "zhao_bvh_plummer_v2"
+EMULATOR = "zhao_bvh_plummer_v3"
 HYPER_TRUTH = {
     "halo.gamma": {"mean": 0.8, "scatter": 0.2},
     "halo.log10_m_ref": {"mean": 7.4, "scatter": 0.3},
@@ -112,7 +116,30 @@ def part_speed(args):
     return out
 
 
-def fit(catalogs, forward, seed, warmup, samples, chains, priors=PRIORS):
+def part_compile(args):
+    from dynamicall.infer.run import _Sampler, _settings
+
+    catalogs, _ = population(args.galaxies, 21)
+    rows = []
+    for forward in (EMULATOR, "exact"):
+        model = model_for(catalogs, forward, COMPARE_PRIORS)
+        sampler = _Sampler(model, _settings(args.warmup, args.samples, args.chains, 0, "vectorized", 0.8, 8,
+                                            True, None))
+        t0 = time.perf_counter()
+        shapes = sampler.state_shapes()
+        _, grad = sampler.evaluate(np.zeros((args.chains, sampler.layout.size)))
+        jax.block_until_ready(grad)
+        t1 = time.perf_counter()
+        sampler.compiled(shapes)
+        t2 = time.perf_counter()
+        rows.append(dict(forward=forward, galaxies=args.galaxies, numpyro_sites=len(sampler.sites),
+                         parameters=sampler.layout.size, init_compile_s=t1 - t0, chunk_compile_s=t2 - t1,
+                         load_average=os.getloadavg()[0]))
+        print(json.dumps(rows[-1]), flush=True)
+    return {"rows": rows}
+
+
+def fit(catalogs, forward, seed, warmup, samples, chains, priors=PRIORS, keep=None):
     from dynamicall.infer.run import sample
 
     model = model_for(catalogs, forward, priors)
@@ -123,6 +150,8 @@ def fit(catalogs, forward, seed, warmup, samples, chains, priors=PRIORS):
 
     stats = {k: _stats(result.samples[k]) for k in model.hyper_sites}
     r_hat = max(_stats(v)["r_hat"] for v in result.samples.values())
+    if keep is not None:
+        keep[forward] = result
     return dict(wall_s=wall, timing={k: float(v) for k, v in result.timing.items()}, hyper=stats,
                 max_r_hat=float(r_hat), divergences=result.divergences)
 
@@ -130,8 +159,10 @@ def fit(catalogs, forward, seed, warmup, samples, chains, priors=PRIORS):
 def part_fit10(args):
     catalogs, truths = population(10, 21)
     out = {"n_stars": [len(c) for c in catalogs]}
+    results = {}
     for forward in (EMULATOR, "exact"):
-        out[forward] = fit(catalogs, forward, 0, args.warmup, args.samples, args.chains, COMPARE_PRIORS)
+        out[forward] = fit(catalogs, forward, args.seed, args.warmup, args.samples, args.chains, COMPARE_PRIORS,
+                           keep=results)
         r = out[forward]
         print(f"{forward}: wall {r['wall_s']:.0f} s (compile {r['timing']['compile_time_s']:.0f} s), "
               f"max r_hat {r['max_r_hat']:.4f}, divergences {r['divergences']}", flush=True)
@@ -144,6 +175,18 @@ def part_fit10(args):
         print(f"| {k} | {ex['q50']:.3f} ({ex['std']:.3f}) | {em['q50']:.3f} | {d:+.3f} |")
     out["median_difference_in_sigma"] = diffs
     out["max_abs_difference_in_sigma"] = float(max(abs(v) for v in diffs.values()))
+    # the emulator's draws reweighted to the exact engine's likelihood (no chain noise)
+    from dynamicall.infer.population import reweighted_hyperposterior
+
+    rw = reweighted_hyperposterior(results[EMULATOR], results["exact"].model)
+    out["emulator_reweighted_to_exact"] = rw
+    print(f"\nemulator draws reweighted to the exact likelihood: weights' ESS {rw['ess_weights']:.0f} of "
+          f"{rw['n_draws']}; ln L_exact - ln L_emulator: std {rw['delta_loglik_std']:.3f} over the draws")
+    print("| hyperparameter | emulator median | reweighted (exact) median | shift / sigma | exact run median |\n"
+          "|---|---|---|---|---|")
+    for k, h in rw["hyper"].items():
+        print(f"| {k} | {h['q50_unweighted']:.3f} | {h['q50']:.3f} | {(h['q50'] - h['q50_unweighted']) / h['std']:+.3f} "
+              f"| {out['exact']['hyper'][k]['q50']:.3f} |")
     return out
 
 
@@ -197,7 +240,8 @@ def _write(path, obj):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--part", choices=["speed", "fit10", "recovery", "all"], default="all")
+    p.add_argument("--part", choices=["speed", "compile", "fit10", "recovery", "all"], default="all")
+    p.add_argument("--galaxies", type=int, default=8, help="galaxies of part compile")
     p.add_argument("--repeats", type=int, default=200)
     p.add_argument("--populations", type=int, default=10)
     p.add_argument("--first", type=int, default=0, help="index of the first population (split a run over processes)")
@@ -205,14 +249,16 @@ def main():
     p.add_argument("--warmup", type=int, default=400)
     p.add_argument("--samples", type=int, default=600)
     p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0, help="NUTS seed of part fit10")
     p.add_argument("--json", default=None)
     p.add_argument("--resume", action="store_true")
     args = p.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs; jax {jax.__version__}", flush=True)
     out = {}
-    for part, fn in (("speed", part_speed), ("fit10", part_fit10), ("recovery", part_recovery)):
-        if args.part in (part, "all"):
+    for part, fn in (("speed", part_speed), ("compile", part_compile), ("fit10", part_fit10),
+                     ("recovery", part_recovery)):
+        if args.part == part or (args.part == "all" and part != "compile"):
             out[part] = fn(args)
     out["load_average_end"] = os.getloadavg()
     if args.json and args.part != "recovery":

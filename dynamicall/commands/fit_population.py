@@ -2,7 +2,7 @@
 
 Example::
 
-    dynamicall fit-population population/galaxy*.ecsv --forward zhao_bvh_plummer_v2 \\
+    dynamicall fit-population population/galaxy*.ecsv --forward zhao_bvh_plummer_v3 \\
         --pool halo.gamma,halo.log10_m_ref,halo.log10_r_s --out population_fit
 
 prints the hyperparameters and per-galaxy masses and slopes, and writes summary.json,

@@ -103,7 +103,7 @@ def register(sub):
                    help="a galaxy property (e.g. log10_m_star, uniform 5-7) written to each catalogue; SLOPEs apply to it")
     p.add_argument("--halo", default="zhao", help="halo family (default zhao)")
     p.add_argument("--anisotropy", default="baes-van-hese", help="anisotropy family (default baes-van-hese)")
-    p.add_argument("--bounds-forward", default="zhao_bvh_plummer_v2",
+    p.add_argument("--bounds-forward", default="zhao_bvh_plummer_v3",
                    help="truncate pooled sites to this forward model's prior box (default the shipped emulator's domain)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="output folder (catalogues + truths.json)")

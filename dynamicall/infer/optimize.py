@@ -125,7 +125,8 @@ def unconstrained_potential(model):
     -------
     (sites, potential, to_values) : the sites in sampling order (sorted, as numpyro
     orders a dense mass matrix), ``potential(x) -> scalar`` and ``to_values(x) -> dict``
-    of constrained site values.
+    of constrained site values. ``x`` is flat (:func:`model_layout`: one column per
+    scalar site, ``n`` columns for a site of shape ``(n,)``).
     """
     from numpyro.distributions.transforms import biject_to
     from numpyro.infer.util import get_potential_fn
@@ -133,15 +134,24 @@ def unconstrained_potential(model):
     priors = model.priors()
     transforms = {site: biject_to(prior.support) for site, prior in priors.items()}
     potential_fn, _ = get_potential_fn(model, transforms)
-    sites = tuple(sorted(priors))
+    layout = model_layout(model, priors)
+    sites = layout.sites
 
     def potential(x):
-        return potential_fn({s: x[i] for i, s in enumerate(sites)})
+        return potential_fn(layout.unravel(x))
 
     def to_values(x):
-        return {s: transforms[s](x[..., i]) for i, s in enumerate(sites)}
+        return {s: transforms[s](v) for s, v in layout.unravel(x).items()}
 
     return sites, potential, to_values
+
+
+def model_layout(model, priors=None):
+    """The :class:`~dynamicall.infer.layout.SiteLayout` of a model's sampled sites (the
+    flat unconstrained vector of :func:`optimize` and of NUTS)."""
+    from .layout import SiteLayout
+
+    return SiteLayout.of_priors(model.priors() if priors is None else priors)
 
 
 @dataclasses.dataclass
@@ -151,11 +161,13 @@ class OptimizeResult:
     Attributes
     ----------
     sites : tuple
-        Site names, in the order of ``z`` and ``covariance`` (sorted).
+        Site names, in the order of ``z`` and ``covariance`` (sorted; a vector site spans
+        several columns, see :func:`model_layout`).
     z : ndarray (n,)
-        The mode, unconstrained.
+        The mode, unconstrained (flat).
     values : dict
-        The mode as site values (constrained: the units of each site).
+        The mode as site values (constrained: the units of each site; a float per scalar
+        site, an array per vector site).
     log_density : float
         Log density at the mode (unconstrained, up to a constant).
     covariance : ndarray (n, n)
@@ -176,8 +188,17 @@ class OptimizeResult:
     start_log_densities: np.ndarray
 
     def standard_deviations(self) -> dict:
-        """Laplace standard deviation of each unconstrained site."""
-        return {s: float(np.sqrt(self.covariance[i, i])) for i, s in enumerate(self.sites)}
+        """Laplace standard deviation of each unconstrained site (an array for a vector site)."""
+        sd = np.sqrt(np.diag(self.covariance))
+        if sd.size == len(self.sites):
+            return {s: float(sd[i]) for i, s in enumerate(self.sites)}
+        out, i = {}, 0
+        for s in self.sites:  # values are in site order
+            v = self.values[s]
+            n = int(np.size(v))
+            out[s] = float(sd[i]) if np.ndim(v) == 0 else sd[i:i + n].reshape(np.shape(v))
+            i += n
+        return out
 
 
 def batched_value_and_grad(potential, batch: int):
@@ -280,7 +301,7 @@ def optimize(model, *, starts: int = 8, steps: int = 300, learning_rate: float =
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be > 0; got {learning_rate!r}")
     sites, potential, to_values = unconstrained_potential(model)
-    n = len(sites)
+    n = model_layout(model).size
     batch = int(starts)
     if evaluate is None:
         evaluate = batched_value_and_grad(potential, batch)
@@ -328,7 +349,7 @@ def optimize(model, *, starts: int = 8, steps: int = 300, learning_rate: float =
         if gain < 1e-8:
             break
     covariance, ok = inverse_positive_definite(hessian, floor=1e-8)
-    values = {s: float(v) for s, v in to_values(jnp.asarray(x)).items()}
+    values = {s: float(v) if np.ndim(v) == 0 else np.asarray(v) for s, v in to_values(jnp.asarray(x)).items()}
     return OptimizeResult(sites=sites, z=np.asarray(x), values=values, log_density=-float(value),
                           covariance=np.asarray(covariance), positive_definite=bool(ok),
                           start_log_densities=-best_v)

@@ -55,10 +55,16 @@ every galaxy's stars and is interpolated with :func:`dynamicall.jeans.interp_log
 
 Sites
 -----
-``pop:<site>.mean``, ``pop:<site>.scatter`` (and ``pop:<site>.slope``): hyperparameters;
-``<galaxy>:<site>:z``: the standard-normal variable of a pooled site;
-``<galaxy>:<site>``: an unpooled site of that galaxy (e.g. ``draco:v_sys``).
-:meth:`PopulationModel.galaxy_values` turns draws into every galaxy's physical values.
+The sampler sees one numpyro site per parameter (:meth:`PopulationModel.priors`):
+``pop:<site>.mean``, ``pop:<site>.scatter`` (and ``pop:<site>.slope``), the
+hyperparameters (scalars); ``galaxy:<site>:z``, the standard-normal variables of a pooled
+site, and ``galaxy:<site>``, an unpooled site, both vectors of shape ``(n_galaxies,)``
+(a vector site compiles once, where one scalar site per galaxy made the NUTS program, and
+its compilation time, grow with the number of galaxies). Draws are returned
+(:meth:`PopulationModel.split_samples`) and written under per-galaxy names
+(:attr:`PopulationModel.sites`): ``<galaxy>:<site>:z`` and ``<galaxy>:<site>``
+(e.g. ``draco:v_sys``). :meth:`PopulationModel.galaxy_values` turns draws (vector or
+named) into every galaxy's physical values.
 
 Example
 -------
@@ -92,6 +98,35 @@ SCATTER_SCALE = {"halo.gamma": 0.5, MASS_SITE: 1.0, "halo.log10_r_s": 0.5}
 SLOPE_SCALE = 1.0
 #: Prefix of the hyperparameter sites.
 HYPER = "pop"
+#: Prefix of the per-galaxy vector sites (shape (n_galaxies,)) that the sampler sees.
+GALAXY = "galaxy"
+
+
+def stack_distributions(dists, where: str = "site"):
+    """One numpyro distribution of batch shape (n,) from n scalar distributions of one
+    family (e.g. ``Uniform(low_i, high_i)`` -> ``Uniform(low, high)``, vectors).
+
+    Raises
+    ------
+    ValueError
+        Distributions of different families (or one without parameters to stack).
+
+    Example
+    -------
+    >>> import numpyro.distributions as dist
+    >>> d = stack_distributions([dist.Uniform(0.0, 1.0), dist.Uniform(1.0, 3.0)])
+    >>> d.batch_shape, [float(x) for x in d.high]
+    ((2,), [1.0, 3.0])
+    """
+    first = dists[0]
+    kind = type(first)
+    names = [k for k in getattr(first, "arg_constraints", {}) if getattr(first, k, None) is not None]
+    if any(type(d) is not kind for d in dists) or not names or first.batch_shape != () or first.event_shape != ():
+        raise ValueError(f"{where}: the galaxies' priors must be scalar distributions of one family to be "
+                         f"sampled as one vector; got {[type(d).__name__ for d in dists]}")
+    # numpy (concrete) parameters: the distribution may be built inside a trace
+    params = {k: np.array([np.asarray(getattr(d, k), dtype=float) for d in dists]) for k in names}
+    return kind(**params)
 
 
 def _normal_cdf(x):
@@ -262,8 +297,9 @@ class PopulationModel:
             if len(set(labels)) != len(labels):
                 labels = [f"{lab}_{i}" for i, lab in enumerate(labels)]
         labels = tuple(str(x) for x in labels)
-        if len(labels) != len(catalogs) or len(set(labels)) != len(labels) or HYPER in labels:
-            raise ValueError(f"labels must be {len(catalogs)} distinct names other than {HYPER!r}; got {list(labels)}")
+        if len(labels) != len(catalogs) or len(set(labels)) != len(labels) or {HYPER, GALAXY} & set(labels):
+            raise ValueError(f"labels must be {len(catalogs)} distinct names other than {HYPER!r} and {GALAXY!r}; "
+                             f"got {list(labels)}")
         self.labels = labels
         self.data = PopulationData(catalogs, labels)
         # trend
@@ -392,11 +428,30 @@ class PopulationModel:
         return tuple(self.hyperpriors)
 
     def galaxy_site(self, label: str, site: str) -> str:
-        """The sampled site of galaxy ``label``'s ``site`` (``...:z`` when pooled)."""
+        """The per-galaxy name of galaxy ``label``'s ``site`` (``...:z`` when pooled)."""
         return f"{label}:{site}:z" if site in self.pool else f"{label}:{site}"
 
+    def vector_site(self, site: str) -> str:
+        """The sampled vector site (shape (n_galaxies,)) of single-galaxy ``site``."""
+        return f"{GALAXY}:{site}:z" if site in self.pool else f"{GALAXY}:{site}"
+
     def priors(self) -> dict:
-        """site -> numpyro distribution, for every sampled site."""
+        """site -> numpyro distribution, for every site the sampler sees: the
+        hyperparameters (scalars), then one vector site (batch shape (n_galaxies,)) per
+        single-galaxy site."""
+        import numpyro.distributions as dist
+
+        out = dict(self.hyperpriors)
+        G = self.n_galaxies
+        for site in self.galaxy_sites:
+            if site in self.pool:
+                out[self.vector_site(site)] = dist.Normal(np.zeros(G), np.ones(G))
+            else:
+                out[self.vector_site(site)] = stack_distributions([m.priors()[site] for m in self.galaxies], site)
+        return out
+
+    def named_priors(self) -> dict:
+        """Per-galaxy name (:attr:`sites`) -> its scalar prior (what summaries describe)."""
         import numpyro.distributions as dist
 
         out = dict(self.hyperpriors)
@@ -408,8 +463,28 @@ class PopulationModel:
 
     @property
     def sites(self) -> tuple:
-        """Every sampled site: hyperparameters, then galaxy by galaxy."""
-        return tuple(self.priors())
+        """Every parameter under its per-galaxy name: hyperparameters, then galaxy by
+        galaxy (the keys of a fit's samples; the sampler sees vector sites, :meth:`priors`)."""
+        return tuple(self.named_priors())
+
+    def split_samples(self, samples: dict) -> dict:
+        """Draws of the sampled sites (vector sites (..., n_galaxies)) -> draws under the
+        per-galaxy names of :attr:`sites` (hyperparameters unchanged)."""
+        out = {k: samples[k] for k in self.hyper_sites}
+        for lab_index, lab in enumerate(self.labels):
+            for site in self.galaxy_sites:
+                out[self.galaxy_site(lab, site)] = np.asarray(samples[self.vector_site(site)])[..., lab_index]
+        return out
+
+    def vector_params(self, params: dict) -> dict:
+        """Per-galaxy named values (:attr:`sites`) -> the sampled sites (vector sites
+        stacked on the last axis); values already keyed by sampled sites pass through."""
+        out = {k: params[k] for k in self.hyper_sites}
+        for site in self.galaxy_sites:
+            key = self.vector_site(site)
+            out[key] = params[key] if key in params else \
+                jnp.stack([jnp.asarray(params[self.galaxy_site(lab, site)]) for lab in self.labels], axis=-1)
+        return out
 
     def reference(self) -> dict:
         """A point inside every prior (hyper means at their box centres, scatters at their
@@ -450,15 +525,17 @@ class PopulationModel:
         Parameters
         ----------
         params : dict
-            Sampled site -> value (scalars, or arrays of draws of one shape).
+            Sampled site -> value: vector sites (..., n_galaxies), or the per-galaxy names
+            of :attr:`sites` (scalars, or arrays of draws of one shape).
 
         Returns
         -------
         dict single-galaxy site -> array (..., n_galaxies).
         """
         out = {}
+        params = self.vector_params(params)
         for site in self.galaxy_sites:
-            col = jnp.stack([jnp.asarray(params[self.galaxy_site(lab, site)]) for lab in self.labels], axis=-1)
+            col = jnp.asarray(params[self.vector_site(site)])
             if site in self.pool:
                 mean = jnp.asarray(params[f"{HYPER}:{site}.mean"])[..., None]
                 if self.property is not None:
@@ -613,6 +690,77 @@ def fit_population(catalogs, *, tracer="plummer", halo="zhao", anisotropy="baes-
     return sample(model, **run_kwargs)
 
 
+def reweighted_hyperposterior(result, model, batch: int = 100) -> dict:
+    r"""The hyperposterior of ``model`` estimated from the draws of a fit of another
+    forward model with the same priors and data (e.g. the emulator's fit, reweighted to
+    the exact engine), by importance weights
+
+    .. math:: w_i \propto \exp\big(\ln L_{model}(\theta_i) - \ln L_{fit}(\theta_i)\big)
+
+    (each ln L with its emulator domain penalty; none for the exact engine).
+
+    Free of the Monte Carlo noise between two independent runs: when the two forward
+    models agree, the weights are equal and the reweighted medians are the fit's own.
+
+    Parameters
+    ----------
+    result : FitResult
+        A fit of a :class:`PopulationModel` (its draws).
+    model : PopulationModel
+        The same catalogues and priors with another forward model.
+    batch : int
+        Draws per vectorised evaluation.
+
+    Returns
+    -------
+    dict: ``ess_weights`` (effective sample size of the weights), ``n_draws``,
+    ``delta_loglik_std`` and ``delta_loglik_mean`` (of ln L_model - ln L_fit over the
+    draws), ``hyper`` (site -> ``q50``, ``std`` weighted; ``q50_unweighted``,
+    ``std_unweighted``).
+
+    Raises
+    ------
+    ValueError
+        If ``model`` has other sites or priors than the fitted model.
+    """
+    from .priors import describe_distribution
+
+    src = result.model
+    a = {k: describe_distribution(p) for k, p in src.named_priors().items()}
+    b = {k: describe_distribution(p) for k, p in model.named_priors().items()}
+    if a != b:
+        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        raise ValueError(f"the two models' priors differ at {diff[:5]}: reweighting needs the same priors")
+    flat = {k: np.asarray(v).reshape(-1) for k, v in result.samples.items()}
+    n = next(iter(flat.values())).size
+
+    def loglik(m):  # likelihood + domain penalty (0 for the exact engine)
+        def one(p):
+            values = m.galaxy_values(p)
+            return m.log_likelihood(values) + m.log_penalty(values)
+        return jax.jit(jax.vmap(one))
+
+    f_src, f_dst = loglik(src), loglik(model)
+    parts = []
+    for i in range(0, n, int(batch)):
+        p = {k: jnp.asarray(v[i:i + batch]) for k, v in flat.items()}
+        parts.append(np.asarray(f_dst(p)) - np.asarray(f_src(p)))
+    delta = np.concatenate(parts)
+    w = np.exp(delta - delta.max())
+    w /= w.sum()
+    out = dict(ess_weights=float(1.0 / np.sum(w ** 2)), n_draws=int(n), delta_loglik_std=float(np.std(delta)),
+               delta_loglik_mean=float(np.mean(delta)), hyper={})
+    for k in model.hyper_sites:
+        x = flat[k]
+        order = np.argsort(x)
+        cdf = np.cumsum(w[order]) - 0.5 * w[order]
+        mean = float(np.sum(w * x))
+        out["hyper"][k] = dict(q50=float(np.interp(0.5, cdf, x[order])),
+                               std=float(np.sqrt(np.sum(w * (x - mean) ** 2))),
+                               q50_unweighted=float(np.median(x)), std_unweighted=float(np.std(x)))
+    return out
+
+
 def population_summary(result) -> dict:
     """JSON-ready summary of a population fit: ``hyperparameters`` (site -> statistics),
     ``galaxies`` (label -> {parameters, derived}), ``run`` (as
@@ -627,7 +775,7 @@ def population_summary(result) -> dict:
     from .priors import describe_distribution
 
     model = result.model
-    priors = model.priors()
+    priors = model.named_priors()
     sampled = {}
     for site, draws in result.samples.items():
         st = _stats(draws)

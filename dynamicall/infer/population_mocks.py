@@ -5,7 +5,7 @@
 survey kind (classical dwarfs or ultra-faints, :data:`KINDS`), its pooled halo sites from
 the hyper-truth exactly as the population model does (normal, optionally with a linear
 trend in a galaxy property, truncated to the galaxy's single-galaxy prior box: with the
-default ``bounds_forward`` the domain of the shipped emulator ``zhao_bvh_plummer_v2``, so
+default ``bounds_forward`` the domain of the shipped emulator ``zhao_bvh_plummer_v3``, so
 that the same mocks can be fitted with the emulator or the exact engine), and its stars with
 the single-galaxy generator :func:`dynamicall.infer.mocks.dwarf_mock` (exact Jeans
 dispersions). :func:`write_population` writes the catalogues (ECSV, readable by
@@ -49,7 +49,7 @@ PROPERTY_RANGE = (5.0, 7.0)
 
 def mock_population(hyper_truth=None, n_galaxies: int = 8, seed: int = 0, *, kind="classical",
                     n_stars=None, R_half=None, v_err=None, halo="zhao", anisotropy="baes-van-hese",
-                    trend=None, property_range=PROPERTY_RANGE, bounds_forward="zhao_bvh_plummer_v2",
+                    trend=None, property_range=PROPERTY_RANGE, bounds_forward="zhao_bvh_plummer_v3",
                     truth=None):
     """Draw a mock population.
 
