@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .plots import _figure
+
 #: Derived quantities drawn on their own axes, and whether their relative error is shown.
 _DERIVED_PANELS = (("M_1.8_R_half", True), ("rho_150pc", True), ("log_slope_150pc", False),
                    ("beta_R_half", False))
@@ -59,16 +61,9 @@ def forecast_plot(outs, path=None, targets=()):
     -------
     matplotlib Figure
     """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError("plots need matplotlib: pip install matplotlib (or dynamicall[plot])") from None
-
     if isinstance(outs, dict):
         outs = [("", outs)]
-    fig = Figure(figsize=(13.0, 7.5))
-    FigureCanvasAgg(fig)
+    fig = _figure(13.0, 7.5)
     axes = fig.subplots(2, 3)
     axes = axes.ravel()
     label0, out0 = outs[0]
@@ -154,15 +149,8 @@ def population_forecast_plot(out, path=None):
     -------
     matplotlib Figure
     """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError("plots need matplotlib: pip install matplotlib (or dynamicall[plot])") from None
-
     sites = tuple(out["pooled"])
-    fig = Figure(figsize=(4.3 * len(sites), 4.0))
-    FigureCanvasAgg(fig)
+    fig = _figure(4.3 * len(sites), 4.0)
     axes = np.atleast_1d(fig.subplots(1, len(sites)))
     N = np.asarray(out["n_galaxies"], dtype=float)
     colors = [f"C{j}" for j in range(len(out["n_stars"]))]

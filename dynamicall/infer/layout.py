@@ -75,13 +75,7 @@ class SiteLayout:
         return {s: xp.reshape(x[..., o:o + n], lead + self.shapes[s])
                 for s, o, n in zip(self.sites, self.offsets, self.sizes)}
 
-    def ravel(self, values: dict, batch_ndim: int = 1):
-        """site -> array (*batch, *shape) -> flat (*batch, size); ``batch_ndim`` leading
-        axes are kept (1: chains)."""
-        parts = []
+    def ravel(self, values: dict):
+        """site -> array (chains, *shape) -> flat (chains, size)."""
         xp = np if all(isinstance(values[s], np.ndarray) for s in self.sites) else jnp
-        for s in self.sites:
-            v = values[s]
-            lead = v.shape[:batch_ndim]
-            parts.append(xp.reshape(v, lead + (-1,)))
-        return xp.concatenate(parts, axis=-1)
+        return xp.concatenate([xp.reshape(values[s], (values[s].shape[0], -1)) for s in self.sites], axis=-1)

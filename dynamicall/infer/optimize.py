@@ -189,16 +189,11 @@ class OptimizeResult:
 
     def standard_deviations(self) -> dict:
         """Laplace standard deviation of each unconstrained site (an array for a vector site)."""
-        sd = np.sqrt(np.diag(self.covariance))
-        if sd.size == len(self.sites):
-            return {s: float(sd[i]) for i, s in enumerate(self.sites)}
-        out, i = {}, 0
-        for s in self.sites:  # values are in site order
-            v = self.values[s]
-            n = int(np.size(v))
-            out[s] = float(sd[i]) if np.ndim(v) == 0 else sd[i:i + n].reshape(np.shape(v))
-            i += n
-        return out
+        from .layout import SiteLayout
+
+        layout = SiteLayout({s: np.shape(self.values[s]) for s in self.sites})
+        sd = layout.unravel(np.sqrt(np.diag(self.covariance)))
+        return {s: float(v) if v.ndim == 0 else v for s, v in sd.items()}
 
 
 def batched_value_and_grad(potential, batch: int):
