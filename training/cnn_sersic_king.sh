@@ -10,19 +10,13 @@
 # Each step is resumable: run the script again after an interruption. The training sets
 # stay in OUT_DIR (never commit them); only emulators/cnn_sersic_king/ is shipped.
 # GPUs / clusters: see training/zhao_bvh_plummer.sh (LAUNCH, GENERATE_FLAGS, TRAIN_FLAGS).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-RECIPE=training/cnn_sersic_king.toml
-OUT_DIR=${1:-out/cnn_sersic_king}
-LAUNCH=${LAUNCH:-}
-GENERATE_FLAGS=${GENERATE_FLAGS:-}
-mkdir -p "$OUT_DIR"
+source "$(dirname "$0")/_common.sh" training/cnn_sersic_king.toml out/cnn_sersic_king "$@"
 
 # 1. training sets: the train split (2^17 scrambled Sobol' points over the guard-band box,
 #    ~0.8 ms per profile on one CPU core) and the held-out validation split (i.i.d. over
 #    the advertised box)
-$LAUNCH dynamicall generate "$RECIPE" --split train --out "$OUT_DIR/train.h5" $GENERATE_FLAGS
-$LAUNCH dynamicall generate "$RECIPE" --split validation --out "$OUT_DIR/validation.h5" $GENERATE_FLAGS
+generate train.h5 --split train
+generate validation.h5 --split validation
 
 # 2. the emulator, in two stages (each resumes from its last epoch if interrupted):
 #    stage 1: 19 epochs at learning rate 2e-3 (halved on plateaus), into OUT_DIR/stage1;

@@ -7,18 +7,12 @@
 # again and finished files are kept, half-done ones resume where they stopped.
 # GPUs / clusters: set LAUNCH, e.g. LAUNCH="srun" with "--distributed" in GENERATE_FLAGS
 # (one process per GPU; see docs/training_sets.md, "Clusters").
-set -euo pipefail
-cd "$(dirname "$0")/.."
-RECIPE=training/zhao_bvh_plummer.toml
-OUT_DIR=${1:-out/zhao_bvh_plummer}
-LAUNCH=${LAUNCH:-}
-GENERATE_FLAGS=${GENERATE_FLAGS:-}
-mkdir -p "$OUT_DIR"
+source "$(dirname "$0")/_common.sh" training/zhao_bvh_plummer.toml out/zhao_bvh_plummer "$@"
 
 # 1. training sets: the train split (scrambled Sobol'), then the held-out validation and test
 #    splits (i.i.d., independent seeds); n and seeds are in the recipe
 for split in train validation test; do
-    $LAUNCH dynamicall generate "$RECIPE" --split "$split" --out "$OUT_DIR/$split.h5" $GENERATE_FLAGS
+    generate "$split.h5" --split "$split"
 done
 
 # 2. the small reference set shipped in data/ (the first 4096 rows of the test split)
