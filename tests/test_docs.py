@@ -56,9 +56,10 @@ def test_own_profile_page_is_short():
 
 
 @pytest.mark.slow  # 6 s of CPU time; the same engine calls run in the fast lane's jeans tutorial
-def test_jeans_figure_script(tmp_path):
+def test_jeans_figure_script(tmp_path, monkeypatch):
     import importlib.util
 
+    monkeypatch.syspath_prepend(str(DOCS / "figures"))  # as `python docs/figures/...` has it
     path = DOCS / "figures" / "jeans_dispersions.py"
     spec = importlib.util.spec_from_file_location("jeans_dispersions", path)
     module = importlib.util.module_from_spec(spec)

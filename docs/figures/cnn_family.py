@@ -11,11 +11,9 @@ Run: ``python docs/figures/cnn_family.py [OUTPUT.png]``.
 
 from __future__ import annotations
 
-import pathlib
-import sys
-
 import jax
 import numpy as np
+from _figure import main, pyplot, save
 
 
 def tracers():
@@ -32,10 +30,7 @@ def tracers():
 
 def make_figure(path, emulator="cnn_sersic_king"):
     jax.config.update("jax_enable_x64", True)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from dynamicall.anisotropy import BaesVanHese
     from dynamicall.emulate import load
@@ -65,12 +60,8 @@ def make_figure(path, emulator="cnn_sersic_king"):
     axes[1].axhline(0.0, color="0.5", lw=0.8)
     axes[1].set_ylabel(r"$\sigma_{\rm los}$: emulator / exact $- 1$")
     axes[1].set_title(f"{emu.name} (band: 1 %)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return save(fig, path)
 
 
 if __name__ == "__main__":
-    out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else pathlib.Path(__file__).with_name("cnn_family.png")
-    make_figure(out)
-    print(f"wrote {out}")
+    main(make_figure, __file__)

@@ -9,20 +9,16 @@ Run: ``python docs/figures/df_plots.py [OUTPUT.png]``.
 
 from __future__ import annotations
 
-import pathlib
-import sys
 import warnings
 
 import jax
 import numpy as np
+from _figure import main, pyplot, save
 
 
 def make_figure(path):
     jax.config.update("jax_enable_x64", True)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from dynamicall.anisotropy import OsipkovMerritt
     from dynamicall.df import InconsistentModelWarning, eddington
@@ -66,12 +62,8 @@ def make_figure(path):
     ax3.set(xlabel=r"$\mathcal{E}$ [(km/s)$^2$]", ylabel=r"sign$(f)\,|f|^{1/4}$",
             title="Plummer stars in 1e9 Msun haloes, isotropic")
     ax3.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return pathlib.Path(path)
+    return save(fig, path)
 
 
 if __name__ == "__main__":
-    default = pathlib.Path(__file__).with_suffix(".png")
-    print(make_figure(sys.argv[1] if len(sys.argv) > 1 else default))
+    main(make_figure, __file__)

@@ -6,19 +6,14 @@ Run: ``python docs/figures/jeans_dispersions.py [OUTPUT.png]``.
 
 from __future__ import annotations
 
-import pathlib
-import sys
-
 import jax
 import numpy as np
+from _figure import main, pyplot, save
 
 
 def make_figure(path):
     jax.config.update("jax_enable_x64", True)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from dynamicall.anisotropy import Constant, OsipkovMerritt
     from dynamicall.jeans import log_grid, projected_dispersions
@@ -45,10 +40,7 @@ def make_figure(path):
         axes[1, col].set_xscale("log")
     axes[0, 0].legend(fontsize=8)
     fig.suptitle("Plummer dwarf (1e6 Msun, R_half = 250 pc) in a 1e9 Msun halo (c = 15)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def _nfw_params(nfw):
@@ -56,5 +48,4 @@ def _nfw_params(nfw):
 
 
 if __name__ == "__main__":
-    default = pathlib.Path(__file__).with_suffix(".png")
-    print(make_figure(sys.argv[1] if len(sys.argv) > 1 else default))
+    main(make_figure, __file__)

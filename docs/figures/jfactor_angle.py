@@ -8,19 +8,14 @@ Run: ``python docs/figures/jfactor_angle.py [OUTPUT.png]``.
 
 from __future__ import annotations
 
-import pathlib
-import sys
-
 import jax
 import numpy as np
+from _figure import main, pyplot, save
 
 
 def make_figure(path):
     jax.config.update("jax_enable_x64", True)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from dynamicall.jfactor import d_factor, j_factor
     from dynamicall.profiles import NFW, CoreNFW
@@ -44,12 +39,8 @@ def make_figure(path):
     ax1.set(ylabel=r"$J(\theta)$ [GeV$^2$ cm$^{-5}$]", title="J-factor, 80 kpc")
     ax2.set(ylabel=r"$D(\theta)$ [GeV cm$^{-2}$]", title="D-factor, 80 kpc")
     ax1.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return pathlib.Path(path)
+    return save(fig, path)
 
 
 if __name__ == "__main__":
-    default = pathlib.Path(__file__).with_suffix(".png")
-    print(make_figure(sys.argv[1] if len(sys.argv) > 1 else default))
+    main(make_figure, __file__)

@@ -9,19 +9,14 @@ Run: ``python docs/figures/mock_catalog.py [OUTPUT.png]``.
 
 from __future__ import annotations
 
-import pathlib
-import sys
-
 import jax
 import numpy as np
+from _figure import main, pyplot, save
 
 
 def make_figure(path):
     jax.config.update("jax_enable_x64", True)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from dynamicall.anisotropy import OsipkovMerritt
     from dynamicall.jeans import interp_loglog, log_grid, sigma_los
@@ -67,12 +62,8 @@ def make_figure(path):
     ax3.errorbar(centres, disp, yerr=err, fmt="o", color="C1", label="mock members (errors removed)")
     ax3.set(xlabel="R [kpc]", ylabel=r"$\sigma_{\rm los}$ [km/s]", xscale="log", title="binned dispersion")
     ax3.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return pathlib.Path(path)
+    return save(fig, path)
 
 
 if __name__ == "__main__":
-    default = pathlib.Path(__file__).with_suffix(".png")
-    print(make_figure(sys.argv[1] if len(sys.argv) > 1 else default))
+    main(make_figure, __file__)

@@ -8,19 +8,14 @@ Run: ``python docs/figures/tracers.py [OUTPUT.png]``.
 
 from __future__ import annotations
 
-import pathlib
-import sys
-
 import jax
 import numpy as np
+from _figure import main, pyplot, save
 
 
 def make_figure(path):
     jax.config.update("jax_enable_x64", True)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from dynamicall.anisotropy import Constant
     from dynamicall.jeans import log_grid, sigma_los
@@ -52,12 +47,8 @@ def make_figure(path):
     for ax, x in zip(axes, ("R", "r", "R")):
         ax.set_xlabel(f"{x} / R_half")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return save(fig, path, dpi=80)
 
 
 if __name__ == "__main__":
-    default = pathlib.Path(__file__).with_suffix(".png")
-    print(make_figure(sys.argv[1] if len(sys.argv) > 1 else default))
+    main(make_figure, __file__)

@@ -76,18 +76,23 @@ def _mass_quadrature(profile, r):
     return FOUR_PI * (tail_integral(f, split, -1.0, dtype) + finite_integral(f, split, s, dtype))
 
 
-@jax.custom_jvp
-def _mass(profile, r):
-    """M(<r) = 4 pi int_{-inf}^{ln r} rho r^3 d ln r, with exact dM/dr."""
-    return _mass_quadrature(profile, r)
+def _with_radial_derivative(quadrature, radial_derivative):
+    """``quadrature(profile, r)`` as a custom-JVP function whose derivative in ``r`` is the
+    closed form ``radial_derivative(profile, r)`` (the integrand at the limit) instead of
+    the derivative of the quadrature rule; in the profile's parameters it is the rule's."""
 
+    @jax.custom_jvp
+    def integral(profile, r):
+        return quadrature(profile, r)
 
-@_mass.defjvp
-def _mass_jvp(primals, tangents):
-    profile, r = primals
-    dprofile, dr = tangents
-    m, dm = jax.jvp(lambda p: _mass_quadrature(p, r), (profile,), (dprofile,))
-    return m, dm + FOUR_PI * r * r * profile.density(r) * dr
+    @integral.defjvp
+    def _jvp(primals, tangents):
+        profile, r = primals
+        dprofile, dr = tangents
+        value, dvalue = jax.jvp(lambda p: quadrature(p, r), (profile,), (dprofile,))
+        return value, dvalue + radial_derivative(profile, r) * dr
+
+    return integral
 
 
 def _outer_quadrature(profile, r):
@@ -98,18 +103,10 @@ def _outer_quadrature(profile, r):
     return finite_integral(f, s, split, dtype) + tail_integral(f, split, 1.0, dtype)
 
 
-@jax.custom_jvp
-def _outer(profile, r):
-    """int_r^inf rho(r') r' dr', with exact derivative -r rho(r)."""
-    return _outer_quadrature(profile, r)
-
-
-@_outer.defjvp
-def _outer_jvp(primals, tangents):
-    profile, r = primals
-    dprofile, dr = tangents
-    v, dv = jax.jvp(lambda p: _outer_quadrature(p, r), (profile,), (dprofile,))
-    return v, dv - r * profile.density(r) * dr
+#: M(<r) = 4 pi int_{-inf}^{ln r} rho r^3 d ln r, with exact dM/dr = 4 pi r^2 rho.
+_mass = _with_radial_derivative(_mass_quadrature, lambda p, r: FOUR_PI * r * r * p.density(r))
+#: int_r^inf rho(r') r' dr', with exact derivative -r rho(r).
+_outer = _with_radial_derivative(_outer_quadrature, lambda p, r: -r * p.density(r))
 
 
 mass = jax.jit(_mass)
