@@ -3,11 +3,15 @@
 Most of the suite's time is XLA compiling many small programs (the Jeans engine, profile
 methods, likelihoods), not running them. Two settings cut it without changing any result:
 
-* A persistent compilation cache in a new, empty folder for this run only (removed at its
-  end): a program compiled twice in one run through different ``jit`` wrappers (a closure
-  made per call, a model rebuilt per test) is compiled once. 141 of the fast lane's 1628
-  compilations hit it (2026-12-02); nothing is carried from one run to the next. With
-  pytest-xdist (``-n 2``) the workers share the controller's folder.
+* A persistent compilation cache kept by pytest's cache (``.pytest_cache/d/xla-compilation``;
+  above :data:`CACHE_MAX_BYTES` the oldest entries are dropped at the start of a run): a program
+  compiled once, in this run or an earlier one, is read back instead of compiled again.
+  The first run in a fresh clone (and every CI run) compiles everything; a later run
+  compiles only the programs an edit changed. JAX keys each entry by the program's full
+  HLO (its constants included), the JAX and XLA versions and the compile options, so a
+  cached program is the program the test would compile. ``pytest --cache-clear`` starts
+  cold; ``-p no:cacheprovider`` uses a new, empty folder for the run instead (removed at
+  its end). With pytest-xdist (``-n 2``) the workers share the controller's folder.
 * Heavy doctests and tutorials that a lighter test covers in the fast lane are marked
   ``slow`` here (see ``HEAVY``): CI runs them all.
 
@@ -45,16 +49,44 @@ HEAVY = {
 }
 
 
+#: Largest size of the kept compilation cache (a whole fast lane writes ~50 MB). JAX's own
+#: limit (``jax_compilation_cache_max_size``) needs the ``filelock`` package, not a dependency.
+CACHE_MAX_BYTES = 500 * 2**20
+
 _CACHE = {}
 
 
-def pytest_configure(config):
+def _cache_folder(config) -> str:
+    """pytest's cache folder for compiled programs, or a new one for this run only."""
     # pytest-xdist workers share the controller's folder (their programs overlap)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "xla_cache" in workerinput:
-        folder = workerinput["xla_cache"]
-    else:
-        folder = _CACHE["folder"] = tempfile.mkdtemp(prefix="dynamicall-test-xla-cache-")
+        return workerinput["xla_cache"]
+    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider
+    if cache is not None:
+        folder = cache.mkdir("xla-compilation")
+        _prune(folder, CACHE_MAX_BYTES)
+        return str(folder)
+    folder = _CACHE["temporary"] = tempfile.mkdtemp(prefix="dynamicall-test-xla-cache-")
+    return folder
+
+
+def _prune(folder, max_bytes: int) -> None:
+    """Delete the oldest entries of ``folder`` until it holds at most half of ``max_bytes``
+    (only when it holds more than ``max_bytes``)."""
+    entries = [(f.stat().st_mtime, f.stat().st_size, f) for f in folder.iterdir() if f.is_file()]
+    total = sum(size for _, size, _ in entries)
+    if total <= max_bytes:
+        return
+    for _, size, path in sorted(entries, key=lambda e: e[0]):
+        if total <= max_bytes // 2:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+
+
+def pytest_configure(config):
+    _CACHE["folder"] = folder = _cache_folder(config)
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
@@ -67,7 +99,7 @@ def pytest_configure_node(node):
 
 
 def pytest_unconfigure(config):
-    folder = _CACHE.pop("folder", None)
+    folder = _CACHE.pop("temporary", None)
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
 
