@@ -70,10 +70,10 @@ def population(n_galaxies, seed, n_stars=(200, 600)):
     return [StarCatalog.from_table(t) for t in pop["catalogs"]], pop["truths"]
 
 
-def model_for(catalogs, forward, priors=PRIORS):
+def model_for(catalogs, forward, priors=PRIORS, centred=None):
     from dynamicall.infer.population import PopulationModel
 
-    return PopulationModel(catalogs, anisotropy=ANISOTROPY, forward=forward, priors=priors)
+    return PopulationModel(catalogs, anisotropy=ANISOTROPY, forward=forward, priors=priors, centred=centred)
 
 
 def potential_timer(model, repeats=200):
@@ -139,21 +139,33 @@ def part_compile(args):
     return {"rows": rows}
 
 
-def fit(catalogs, forward, seed, warmup, samples, chains, priors=PRIORS, keep=None):
+def fit(catalogs, forward, seed, warmup, samples, chains, priors=PRIORS, keep=None, centred=None,
+        target_accept=0.8, max_tree_depth=8):
     from dynamicall.infer.run import sample
 
-    model = model_for(catalogs, forward, priors)
+    model = model_for(catalogs, forward, priors, centred)
     t0 = time.perf_counter()
-    result = sample(model, warmup=warmup, samples=samples, chains=chains, seed=seed, progress=False)
+    result = sample(model, warmup=warmup, samples=samples, chains=chains, seed=seed, progress=False,
+                    target_accept=target_accept, max_tree_depth=max_tree_depth)
     wall = time.perf_counter() - t0
     from dynamicall.infer.outputs import _stats
 
     stats = {k: _stats(result.samples[k]) for k in model.hyper_sites}
-    r_hat = max(_stats(v)["r_hat"] for v in result.samples.values())
+    r_hats = {k: float(_stats(v)["r_hat"]) for k, v in result.samples.items()}
+    worst = sorted(r_hats, key=r_hats.get, reverse=True)[:4]
+    steps = np.asarray(result.stats["num_steps"])
     if keep is not None:
         keep[forward] = result
+    # NUTS diagnostics: leapfrog steps per iteration, the fraction at the maximum tree
+    # depth (2^depth - 1 steps), divergences per chain, the sites of largest r_hat
     return dict(wall_s=wall, timing={k: float(v) for k, v in result.timing.items()}, hyper=stats,
-                max_r_hat=float(r_hat), divergences=result.divergences)
+                max_r_hat=float(max(r_hats.values())), divergences=result.divergences,
+                centred=list(model.centred), target_accept=target_accept, max_tree_depth=max_tree_depth,
+                mean_leapfrog_steps=float(steps.mean()),
+                fraction_at_max_depth=float(np.mean(steps >= 2 ** max_tree_depth - 1)),
+                divergences_per_chain=[int(x) for x in np.asarray(result.stats["diverging"]).sum(axis=1)],
+                step_size=[float(x) for x in np.asarray(result.stats["step_size"])[:, -1]],
+                worst_r_hat={k: r_hats[k] for k in worst}, load_average=os.getloadavg()[0])
 
 
 def part_fit10(args):
@@ -162,7 +174,8 @@ def part_fit10(args):
     results = {}
     for forward in (EMULATOR, "exact"):
         out[forward] = fit(catalogs, forward, args.seed, args.warmup, args.samples, args.chains, COMPARE_PRIORS,
-                           keep=results)
+                           keep=results, centred=_centred(args), target_accept=args.target_accept,
+                           max_tree_depth=args.max_tree_depth)
         r = out[forward]
         print(f"{forward}: wall {r['wall_s']:.0f} s (compile {r['timing']['compile_time_s']:.0f} s), "
               f"max r_hat {r['max_r_hat']:.4f}, divergences {r['divergences']}", flush=True)
@@ -202,7 +215,8 @@ def part_recovery(args):
         seed = 1000 + i
         catalogs, truths = population(8, seed)
         t0 = time.perf_counter()
-        r = fit(catalogs, args.forward, seed, args.warmup, args.samples, args.chains)
+        r = fit(catalogs, args.forward, seed, args.warmup, args.samples, args.chains, centred=_centred(args),
+                target_accept=args.target_accept, max_tree_depth=args.max_tree_depth)
         truth = {f"pop:{s}.{k}": v for s, e in truths["hyper_truth"].items() for k, v in e.items()}
         r["inside_90"] = {k: bool(st["q5"] <= truth[k] <= st["q95"]) for k, st in r["hyper"].items()}
         r["truth"] = truth
@@ -210,8 +224,9 @@ def part_recovery(args):
         r["n_stars"] = [len(c) for c in catalogs]
         results[i] = r
         print(f"population {i} (seed {seed}): {time.perf_counter() - t0:.0f} s, max r_hat {r['max_r_hat']:.4f}, "
-              f"divergences {r['divergences']}, inside 90 %: {sum(r['inside_90'].values())}/{len(r['inside_90'])}",
-              flush=True)
+              f"divergences {r['divergences']}, inside 90 %: {sum(r['inside_90'].values())}/{len(r['inside_90'])}; "
+              f"leapfrog steps {r['mean_leapfrog_steps']:.0f} per iteration ({100 * r['fraction_at_max_depth']:.0f} % "
+              f"at max depth); worst r_hat {r['worst_r_hat']}; load {r['load_average']:.1f}", flush=True)
         if args.json:
             _write(args.json, dict(populations=results, summary=_recovery_summary(results), args=vars(args)))
     summary = _recovery_summary(results)
@@ -232,6 +247,13 @@ def _recovery_summary(results):
                 wall_s=[r["wall_s"] for r in results.values()])
 
 
+def _centred(args):
+    """--centred: None (the model's default), or the listed pooled sites ('' for none)."""
+    if args.centred is None:
+        return None
+    return tuple(s.strip() for s in args.centred.split(",") if s.strip())
+
+
 def _write(path, obj):
     from dynamicall._durable import write_text
 
@@ -250,6 +272,10 @@ def main():
     p.add_argument("--samples", type=int, default=600)
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--seed", type=int, default=0, help="NUTS seed of part fit10")
+    p.add_argument("--centred", default=None,
+                   help="pooled sites sampled centred, comma-separated ('' for none; default: the model's)")
+    p.add_argument("--target-accept", type=float, default=0.8)
+    p.add_argument("--max-tree-depth", type=int, default=8)
     p.add_argument("--json", default=None)
     p.add_argument("--resume", action="store_true")
     args = p.parse_args()
