@@ -13,6 +13,10 @@ Parts (``--part``; all in one process unless split):
 * ``fit10``: one 10-galaxy population (200-600 stars each) fitted with the emulator and
   with the exact engine: wall times (floor < 10 min each) and the hyperposterior medians'
   difference in units of the exact posterior's sigma (floor <= 0.1).
+* ``oracle``: the 90 % intervals that perfect per-galaxy measurements of the recovery
+  populations would give (their true per-galaxy values under the model's population
+  distribution and hyperpriors), and how often they hold the truth: the draws' own luck.
+* ``merge``: recovery JSONs of a run split over processes (``--first``) -> one table.
 * ``recovery``: >= 10 mock populations of 8 galaxies (200-600 stars): for each
   hyperparameter, how many 90 % intervals hold the truth (floor >= 8 / 10) and the max
   r_hat (<= 1.01). Results are appended to ``--json`` after every population (a long run
@@ -237,6 +241,78 @@ def part_recovery(args):
     return dict(populations=results, summary=summary)
 
 
+def oracle_intervals(model, truths, n_mean=1500, n_scatter=800):
+    """The hyperposterior that perfect per-galaxy measurements would give: each pooled
+    site's true per-galaxy values (the mock's draws) under the model's population
+    distribution (truncated normals, each galaxy's bounds) and hyperpriors, on a grid in
+    (mean, scatter). Its 90 % intervals are the best any calibrated fit of these mocks can
+    do: when the truth misses them, the draws of the population, not the inference, miss.
+
+    Returns site -> {"q5", "q50", "q95"} for every ``pop:<site>.mean`` and ``.scatter``.
+    """
+    import jax.numpy as jnp
+
+    from dynamicall.infer.population import HYPER, truncated_normal_log_prob
+
+    out = {}
+    for site in model.pool:
+        theta = np.array([truths["galaxies"][lab][site] for lab in model.labels])
+        b = model.bounds[site]
+        mean_prior = model.hyperpriors[f"{HYPER}:{site}.mean"]
+        scale = float(model.hyperpriors[f"{HYPER}:{site}.scatter"].scale)
+        mu = np.linspace(float(mean_prior.low), float(mean_prior.high), n_mean)
+        tau = np.linspace(1e-3, 5 * scale, n_scatter)
+        lp = jnp.sum(truncated_normal_log_prob(theta[None, None, :], mu[:, None, None], tau[None, :, None],
+                                               b[None, None, :, 0], b[None, None, :, 1]), axis=-1)
+        lp = np.asarray(lp) - 0.5 * (tau[None, :] / scale) ** 2
+        p = np.exp(lp - lp.max())
+        for name, axis, grid in (("mean", 1, mu), ("scatter", 0, tau)):
+            cdf = np.cumsum(p.sum(axis=axis))
+            q5, q50, q95 = np.interp([0.05, 0.5, 0.95], cdf / cdf[-1], grid)
+            out[f"{HYPER}:{site}.{name}"] = dict(q5=float(q5), q50=float(q50), q95=float(q95))
+    return out
+
+
+def part_oracle(args):
+    """Oracle intervals (:func:`oracle_intervals`) of the recovery populations, and how
+    often they hold the truth."""
+    rows = {}
+    for i in range(args.first, args.first + args.populations):
+        seed = 1000 + i
+        catalogs, truths = population(8, seed)
+        model = model_for(catalogs, args.forward)
+        truth = {f"pop:{s}.{k}": v for s, e in truths["hyper_truth"].items() for k, v in e.items()}
+        q = oracle_intervals(model, truths)
+        rows[i] = dict(seed=seed, intervals=q, inside_90={k: bool(v["q5"] <= truth[k] <= v["q95"]) for k, v in q.items()})
+        m = q["pop:halo.log10_m_ref.mean"]
+        print(f"population {i} (seed {seed}): oracle log10 M mean {m['q5']:.3f} to {m['q95']:.3f}; inside: "
+              f"{sum(rows[i]['inside_90'].values())}/{len(q)}", flush=True)
+    keys = sorted(next(iter(rows.values()))["inside_90"])
+    summary = {k: int(sum(r["inside_90"][k] for r in rows.values())) for k in keys}
+    print("\n| hyperparameter | oracle interval holds the truth |\n|---|---|")
+    for k, v in summary.items():
+        print(f"| {k} | {v} / {len(rows)} |")
+    return dict(populations=rows, inside_90=summary)
+
+
+def part_merge(args):
+    """Merge recovery JSONs (``--inputs``; e.g. a run split over processes with --first)
+    into ``--json`` and print the recovery table."""
+    results = {}
+    for path in args.inputs:
+        with open(path) as f:
+            for k, v in json.load(f)["populations"].items():
+                if int(k) in results:
+                    raise SystemExit(f"population {k} is in two inputs")
+                results[int(k)] = v
+    summary = _recovery_summary(results)
+    print("| hyperparameter | truth | truth inside 90 % interval |\n|---|---|---|")
+    for k, v in summary["inside_90"].items():
+        print(f"| {k} | {summary['truth'][k]} | {v} / {summary['n_populations']} |")
+    print(f"max r_hat {summary['max_r_hat']:.4f}; divergences {summary['divergences']}")
+    return dict(populations={k: results[k] for k in sorted(results)}, summary=summary, inputs=list(args.inputs))
+
+
 def _recovery_summary(results):
     keys = sorted(next(iter(results.values()))["inside_90"])
     return dict(n_populations=len(results),
@@ -262,7 +338,9 @@ def _write(path, obj):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--part", choices=["speed", "compile", "fit10", "recovery", "all"], default="all")
+    p.add_argument("--part", choices=["speed", "compile", "fit10", "recovery", "oracle", "merge", "all"],
+                   default="all")
+    p.add_argument("--inputs", nargs="*", default=[], help="recovery JSONs of part merge")
     p.add_argument("--galaxies", type=int, default=8, help="galaxies of part compile")
     p.add_argument("--repeats", type=int, default=200)
     p.add_argument("--populations", type=int, default=10)
@@ -283,11 +361,13 @@ def main():
           f"on {os.cpu_count()} CPUs; jax {jax.__version__}", flush=True)
     out = {}
     for part, fn in (("speed", part_speed), ("compile", part_compile), ("fit10", part_fit10),
-                     ("recovery", part_recovery)):
-        if args.part == part or (args.part == "all" and part != "compile"):
+                     ("recovery", part_recovery), ("oracle", part_oracle), ("merge", part_merge)):
+        if args.part == part or (args.part == "all" and part not in ("compile", "oracle", "merge")):
             out[part] = fn(args)
     out["load_average_end"] = os.getloadavg()
-    if args.json and args.part != "recovery":
+    if args.json and args.part == "merge":
+        _write(args.json, out["merge"])
+    elif args.json and args.part != "recovery":
         _write(args.json, out)
 
 

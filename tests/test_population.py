@@ -301,15 +301,24 @@ def test_truncated_normal_log_prob_matches_scipy():
              (-0.2, 3.0, 0.5, -1.0, 0.3), (5.0, 4.0, 1.0, 3.0, np.inf), (0.5, 0.0, 1.0, -np.inf, 1.0)]
     x, mu, tau, lo, hi = np.array(cases).T
     expected = truncnorm.logpdf(x, (lo - mu) / tau, (hi - mu) / tau, loc=mu, scale=tau)
-    np.testing.assert_allclose(truncated_normal_log_prob(x, mu, tau, lo, hi), expected, rtol=1e-9, atol=1e-9)
-    d = PopulationTruncatedNormal(jnp.array([0.3, 7.4]), jnp.array([0.5, 0.3]), np.array([0.0, 4.0]),
-                                  np.array([1.5, 11.0]))
-    x = np.asarray(d.sample(jax.random.PRNGKey(0), (20_000,)))
+    np.testing.assert_allclose(jax.jit(truncated_normal_log_prob)(x, mu, tau, lo, hi), expected, rtol=1e-9, atol=1e-9)
+
+    @jax.jit
+    def draws(key):
+        d = PopulationTruncatedNormal(jnp.array([0.3, 7.4]), jnp.array([0.5, 0.3]), np.array([0.0, 4.0]),
+                                      np.array([1.5, 11.0]))
+        return d.sample(key, (20_000,)), d.log_prob(jnp.array([0.5, 7.0]))
+
+    x, log_p = draws(jax.random.PRNGKey(0))
+    x = np.asarray(x)
+    np.testing.assert_allclose(log_p, truncnorm.logpdf([0.5, 7.0], [-0.6, -3.4 / 0.3], [2.4, 3.6 / 0.3],
+                                                       loc=[0.3, 7.4], scale=[0.5, 0.3]), rtol=1e-9)
     assert x.shape == (20_000, 2) and np.all(x >= [0.0, 4.0]) and np.all(x <= [1.5, 11.0])
     np.testing.assert_allclose(x.mean(axis=0), truncnorm.mean([-0.6, -3.4 / 0.3], [2.4, 3.6 / 0.3],
                                                               loc=[0.3, 7.4], scale=[0.5, 0.3]), atol=0.02)
 
 
+@pytest.mark.slow
 def test_centred_and_noncentred_define_one_posterior(catalogs):
     """The centred parameterisation of a pooled site is a change of variables of the
     non-centred one: ln p_centred(theta) + ln |d theta / d z| = ln p_noncentred(z) at
