@@ -24,7 +24,8 @@ Parts (``--part``; all in one process unless split):
 
 Model of every part (stated): Plummer tracer of each catalogue's R_half, Zhao halo with
 alpha = 1 and beta = 4 fixed, gamma, log10 M(<1.8 R_half) and log10 r_s pooled
-(non-centred truncated normals), a constant anisotropy beta and v_sys per galaxy.
+(truncated normals: gamma and log10 r_s non-centred, log10 M centred, the model's default;
+``--centred`` changes it), a constant anisotropy beta and v_sys per galaxy.
 Hyper-truth (:data:`HYPER_TRUTH`): gamma 0.8 +- 0.2, log10 M(<1.8 R_half) 7.4 +- 0.3,
 log10 r_s 0.0 +- 0.2; each galaxy's beta = 0.1; R_half log-uniform 0.2-1 kpc; errors
 1-3 km/s.
@@ -35,6 +36,8 @@ Usage::
     python benchmarks/population.py --part fit10 --json /tmp/pop_fit10.json
     nohup nice -n 10 python benchmarks/population.py --part recovery --populations 10 \\
         --json /tmp/pop_recovery.json > /tmp/pop_recovery.log 2>&1 &
+    python benchmarks/population.py --part oracle --populations 10
+    python benchmarks/population.py --part merge --inputs a.json b.json --json recovery.json
 """
 
 from __future__ import annotations
@@ -144,7 +147,7 @@ def part_compile(args):
 
 
 def fit(catalogs, forward, seed, warmup, samples, chains, priors=PRIORS, keep=None, centred=None,
-        target_accept=0.8, max_tree_depth=8):
+        target_accept=0.8, max_tree_depth=8, save=None):
     from dynamicall.infer.run import sample
 
     model = model_for(catalogs, forward, priors, centred)
@@ -158,6 +161,12 @@ def fit(catalogs, forward, seed, warmup, samples, chains, priors=PRIORS, keep=No
     r_hats = {k: float(_stats(v)["r_hat"]) for k, v in result.samples.items()}
     worst = sorted(r_hats, key=r_hats.get, reverse=True)[:4]
     steps = np.asarray(result.stats["num_steps"])
+    if save is not None:  # the draws and sampler statistics, for a look at the chains
+        from dynamicall._durable import save_npz
+
+        os.makedirs(os.path.dirname(os.path.abspath(save)), exist_ok=True)
+        save_npz(save, {**{k: np.asarray(v) for k, v in result.samples.items()},
+                        **{f"stats:{k}": np.asarray(v) for k, v in result.stats.items()}})
     if keep is not None:
         keep[forward] = result
     # NUTS diagnostics: leapfrog steps per iteration, the fraction at the maximum tree
@@ -220,7 +229,8 @@ def part_recovery(args):
         catalogs, truths = population(8, seed)
         t0 = time.perf_counter()
         r = fit(catalogs, args.forward, seed, args.warmup, args.samples, args.chains, centred=_centred(args),
-                target_accept=args.target_accept, max_tree_depth=args.max_tree_depth)
+                target_accept=args.target_accept, max_tree_depth=args.max_tree_depth,
+                save=os.path.join(args.save_samples, f"population_{i}.npz") if args.save_samples else None)
         truth = {f"pop:{s}.{k}": v for s, e in truths["hyper_truth"].items() for k, v in e.items()}
         r["inside_90"] = {k: bool(st["q5"] <= truth[k] <= st["q95"]) for k, st in r["hyper"].items()}
         r["truth"] = truth
@@ -354,6 +364,8 @@ def main():
                    help="pooled sites sampled centred, comma-separated ('' for none; default: the model's)")
     p.add_argument("--target-accept", type=float, default=0.8)
     p.add_argument("--max-tree-depth", type=int, default=8)
+    p.add_argument("--save-samples", default=None, metavar="DIR",
+                   help="part recovery: write each population's draws to DIR/population_<i>.npz")
     p.add_argument("--json", default=None)
     p.add_argument("--resume", action="store_true")
     args = p.parse_args()
