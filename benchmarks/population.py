@@ -293,7 +293,8 @@ def part_oracle(args):
         model = model_for(catalogs, args.forward)
         truth = {f"pop:{s}.{k}": v for s, e in truths["hyper_truth"].items() for k, v in e.items()}
         q = oracle_intervals(model, truths)
-        rows[i] = dict(seed=seed, intervals=q, inside_90={k: bool(v["q5"] <= truth[k] <= v["q95"]) for k, v in q.items()})
+        inside = {k: bool(v["q5"] <= truth[k] <= v["q95"]) for k, v in q.items()}
+        rows[i] = dict(seed=seed, intervals=q, inside_90=inside)
         m = q["pop:halo.log10_m_ref.mean"]
         print(f"population {i} (seed {seed}): oracle log10 M mean {m['q5']:.3f} to {m['q95']:.3f}; inside: "
               f"{sum(rows[i]['inside_90'].values())}/{len(q)}", flush=True)

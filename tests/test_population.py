@@ -345,7 +345,8 @@ def test_centred_and_noncentred_define_one_posterior(catalogs):
     moved.update({centred.galaxy_site(lab, site): theta[i] for i, lab in enumerate(centred.labels)})
 
     def log_p(model, p):
-        return float(log_density(model, (False,), {}, model.vector_params({k: jnp.asarray(v) for k, v in p.items()}))[0])
+        sampled = model.vector_params({k: jnp.asarray(v) for k, v in p.items()})
+        return float(log_density(model, (False,), {}, sampled)[0])
 
     assert log_p(centred, moved) + float(jnp.sum(jnp.log(jacobian))) == pytest.approx(log_p(noncentred, point),
                                                                                        rel=1e-12, abs=1e-10)

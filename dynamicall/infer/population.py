@@ -385,7 +385,8 @@ class PopulationModel:
     ------
     ValueError
         No catalogue, a catalogue without R_half, a pooled site that is not a free halo
-        site, a centred site that is not pooled, a fixed scale, a trend property missing from a catalogue.
+        site, a centred site that is not pooled, a fixed scale, a trend property missing
+        from a catalogue.
     """
 
     likelihood = "gaussian"
@@ -568,9 +569,10 @@ class PopulationModel:
         return f"{GALAXY}:{site}:z" if self.noncentred(site) else f"{GALAXY}:{site}"
 
     def _support(self, site: str):
-        """Uniform over each galaxy's bounds of pooled ``site``: the support (and the
-        unconstrained transform) of a centred site, whose density is added in
-        :meth:`__call__` (it depends on the hyperparameters)."""
+        """Uniform over each galaxy's bounds of pooled ``site``: the support (hence the
+        unconstrained transform) and shape of a centred site, as :meth:`priors` states
+        them; :meth:`__call__` draws the site from :meth:`population_distribution`, which
+        depends on the hyperparameters."""
         import numpyro.distributions as dist
 
         b = self.bounds[site]
@@ -595,8 +597,8 @@ class PopulationModel:
 
     def named_priors(self) -> dict:
         """Per-galaxy name (:attr:`sites`) -> its scalar prior (what summaries describe;
-        for a centred pooled site its support, a uniform over the galaxy's bounds, whose
-        population density :meth:`__call__` adds)."""
+        for a centred pooled site its support, a uniform over the galaxy's bounds; its
+        density is the population's, :meth:`population_distribution`)."""
         import numpyro.distributions as dist
 
         out = dict(self.hyperpriors)
@@ -716,8 +718,8 @@ class PopulationModel:
         from)."""
         mean, scatter = self.population_location(params, site)
         b = self.bounds[site]
-        return _population_truncated_normal()(mean, jnp.broadcast_to(scatter, jnp.shape(mean)), b[:, 0].copy(),
-                                         b[:, 1].copy())
+        return _population_truncated_normal()(mean, jnp.broadcast_to(scatter, jnp.shape(mean)),
+                                              b[:, 0].copy(), b[:, 1].copy())
 
     def _unit_values(self, values: dict) -> dict:
         """Site values of the model in units of R_half (lengths / R_half, masses kept)."""
@@ -848,7 +850,9 @@ def fit_population(catalogs, *, tracer="plummer", halo="zhao", anisotropy="baes-
 
     Parameters
     ----------
-    catalogs, tracer, halo, anisotropy, forward, priors, pool, centred, trend, properties, scatter_scale, grid_points, labels
+    catalogs, tracer, halo, anisotropy, forward, priors, pool, centred
+        See :class:`PopulationModel`.
+    trend, properties, scatter_scale, grid_points, labels
         See :class:`PopulationModel`.
     **run_kwargs
         Passed to :func:`~dynamicall.infer.sample`.
