@@ -185,13 +185,18 @@ def part_fit10(args):
     catalogs, truths = population(10, 21)
     out = {"n_stars": [len(c) for c in catalogs]}
     results = {}
-    for forward in (EMULATOR, "exact"):
+    forwards = {"both": (EMULATOR, "exact"), "emulator": (EMULATOR,), "exact": ("exact",)}[args.fit10_forward]
+    for forward in forwards:
         out[forward] = fit(catalogs, forward, args.seed, args.warmup, args.samples, args.chains, COMPARE_PRIORS,
                            keep=results, centred=_centred(args), target_accept=args.target_accept,
                            max_tree_depth=args.max_tree_depth)
         r = out[forward]
         print(f"{forward}: wall {r['wall_s']:.0f} s (compile {r['timing']['compile_time_s']:.0f} s), "
-              f"max r_hat {r['max_r_hat']:.4f}, divergences {r['divergences']}", flush=True)
+              f"max r_hat {r['max_r_hat']:.4f}, divergences {r['divergences']}, leapfrog steps "
+              f"{r['mean_leapfrog_steps']:.1f} per iteration ({100 * r['fraction_at_max_depth']:.0f} % at max depth); "
+              f"load {r['load_average']:.1f}", flush=True)
+    if len(forwards) < 2:  # one forward model: nothing to compare
+        return out
     print("\n| hyperparameter | exact median (sigma) | emulator median | difference / sigma |\n|---|---|---|---|")
     diffs = {}
     for k, ex in out["exact"]["hyper"].items():
@@ -353,6 +358,8 @@ def main():
                    default="all")
     p.add_argument("--inputs", nargs="*", default=[], help="recovery JSONs of part merge")
     p.add_argument("--galaxies", type=int, default=8, help="galaxies of part compile")
+    p.add_argument("--fit10-forward", choices=["both", "emulator", "exact"], default="both",
+                   help="part fit10: fit with both forward models and compare (default), or time one")
     p.add_argument("--repeats", type=int, default=200)
     p.add_argument("--populations", type=int, default=10)
     p.add_argument("--first", type=int, default=0, help="index of the first population (split a run over processes)")
