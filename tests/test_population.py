@@ -126,13 +126,26 @@ def test_vmapped_emulator_forward_equals_the_per_galaxy_loop(emulated):
 @pytest.mark.emulator
 def test_log_density_is_the_sum_of_single_galaxy_models(emulated):
     """numpyro's log density of the population model = hyperpriors + N(0,1) of the z's +
-    the single-galaxy priors of unpooled sites + sum over galaxies of the single-galaxy
+    the truncated-normal population density of the centred sites (scipy) + the
+    single-galaxy priors of unpooled sites + sum over galaxies of the single-galaxy
     KinematicModel log-likelihood and domain penalty at the same per-galaxy values."""
     from numpyro.infer.util import log_density
+    from scipy.stats import truncnorm
 
     model = emulated
+    assert model.centred == ("halo.log10_m_ref",)  # the default
     point = _point(model, seed=3)
     priors = model.named_priors()
+    centred = 0.0
+    for site in model.centred:
+        mean, tau = point[f"{HYPER}:{site}.mean"], point[f"{HYPER}:{site}.scatter"]
+        slope = point[f"{HYPER}:{site}.slope"]
+        for i, lab in enumerate(model.labels):
+            k = model.galaxy_site(lab, site)
+            mu = mean + slope * (model.property[i] - model.x_ref)
+            lo, hi = model.bounds[site][i]
+            centred += truncnorm.logpdf(point[k], (lo - mu) / tau, (hi - mu) / tau, loc=mu, scale=tau)
+            centred -= float(priors[k].log_prob(point[k]))  # the support's uniform, summed below
 
     def both(p):
         total = log_density(model, (), {}, model.vector_params(p))[0]  # the sampled (vector) sites
@@ -144,7 +157,7 @@ def test_log_density_is_the_sum_of_single_galaxy_models(emulated):
         return total, expected, model.log_likelihood(values)
 
     total, expected, likelihood = jax.jit(both)({k: jnp.asarray(v) for k, v in point.items()})
-    assert float(total) == pytest.approx(float(expected), rel=1e-12, abs=1e-9)
+    assert float(total) == pytest.approx(float(expected) + centred, rel=1e-12, abs=1e-9)
     assert abs(float(likelihood)) > 10  # a real likelihood, not zero
 
 
@@ -267,6 +280,8 @@ def test_commands_refuse_bad_input_in_one_line(tmp_path, capsys, catalogs):
                                                   "--out", str(tmp_path / "f")])
     assert "trend-property" in _one_line_error(capsys, ["fit-population", str(one), str(one), "--trend-property",
                                                         "missing", "--out", str(tmp_path / "f")])
+    assert "--centred" in _one_line_error(capsys, ["fit-population", str(one), str(one), "--pool", "halo.gamma",
+                                                   "--centred", "halo.log10_m_ref", "--out", str(tmp_path / "f")])
     assert "SCATTER" in _one_line_error(capsys, ["mock-population", "--hyper", "halo.gamma=1", "--out", str(tmp_path / "m")])
     full = tmp_path / "full"
     full.mkdir()
@@ -274,7 +289,73 @@ def test_commands_refuse_bad_input_in_one_line(tmp_path, capsys, catalogs):
     assert "--overwrite" in _one_line_error(capsys, ["mock-population", "--out", str(full)])
 
 
+def test_truncated_normal_log_prob_matches_scipy():
+    """The centred sites' density: ln of the truncated normal against scipy's truncnorm,
+    intervals around the mean, in the lower and in the far upper tail (mirrored normaliser),
+    one-sided; the distribution's draws stay inside and have the truncated mean."""
+    from scipy.stats import truncnorm
+
+    from dynamicall.infer.population import PopulationTruncatedNormal, truncated_normal_log_prob
+
+    cases = [(7.3, 7.4, 0.3, 4.0, 11.0), (0.2, 0.8, 0.2, 0.0, 1.5), (1.3, 0.1, 0.2, 1.2, 1.5),
+             (-0.2, 3.0, 0.5, -1.0, 0.3), (5.0, 4.0, 1.0, 3.0, np.inf), (0.5, 0.0, 1.0, -np.inf, 1.0)]
+    x, mu, tau, lo, hi = np.array(cases).T
+    expected = truncnorm.logpdf(x, (lo - mu) / tau, (hi - mu) / tau, loc=mu, scale=tau)
+    np.testing.assert_allclose(jax.jit(truncated_normal_log_prob)(x, mu, tau, lo, hi), expected, rtol=1e-9, atol=1e-9)
+
+    @jax.jit
+    def draws(key):
+        d = PopulationTruncatedNormal(jnp.array([0.3, 7.4]), jnp.array([0.5, 0.3]), np.array([0.0, 4.0]),
+                                      np.array([1.5, 11.0]))
+        return d.sample(key, (20_000,)), d.log_prob(jnp.array([0.5, 7.0]))
+
+    x, log_p = draws(jax.random.PRNGKey(0))
+    x = np.asarray(x)
+    np.testing.assert_allclose(log_p, truncnorm.logpdf([0.5, 7.0], [-0.6, -3.4 / 0.3], [2.4, 3.6 / 0.3],
+                                                       loc=[0.3, 7.4], scale=[0.5, 0.3]), rtol=1e-9)
+    assert x.shape == (20_000, 2) and np.all(x >= [0.0, 4.0]) and np.all(x <= [1.5, 11.0])
+    np.testing.assert_allclose(x.mean(axis=0), truncnorm.mean([-0.6, -3.4 / 0.3], [2.4, 3.6 / 0.3],
+                                                              loc=[0.3, 7.4], scale=[0.5, 0.3]), atol=0.02)
+
+
+@pytest.mark.slow
+def test_centred_and_noncentred_define_one_posterior(catalogs):
+    """The centred parameterisation of a pooled site is a change of variables of the
+    non-centred one: ln p_centred(theta) + ln |d theta / d z| = ln p_noncentred(z) at
+    theta = the truncated-normal map of z (priors and population densities; the
+    likelihood is the same function of theta in both)."""
+    from numpyro.infer.util import log_density
+
+    site = "halo.log10_m_ref"
+    noncentred = PopulationModel(catalogs, forward="exact", centred=())
+    centred = PopulationModel(catalogs, forward="exact")
+    assert centred.centred == (site,) and noncentred.centred == ()
+    assert centred.vector_site(site) == "galaxy:halo.log10_m_ref" and noncentred.vector_site(site).endswith(":z")
+    point = _point(noncentred, seed=3)
+    point[f"{HYPER}:{site}.mean"], point[f"{HYPER}:{site}.scatter"] = 7.2, 0.4
+    z = jnp.array([point[noncentred.galaxy_site(lab, site)] for lab in noncentred.labels])
+    b = noncentred.bounds[site]
+
+    def theta_of(z1, lo, hi):
+        return truncated_normal_from_z(z1, 7.2, 0.4, lo, hi)
+
+    theta = jax.vmap(theta_of)(z, b[:, 0], b[:, 1])
+    jacobian = jax.vmap(jax.grad(theta_of))(z, b[:, 0], b[:, 1])
+    moved = {k: v for k, v in point.items() if not k.endswith(f"{site}:z")}
+    moved.update({centred.galaxy_site(lab, site): theta[i] for i, lab in enumerate(centred.labels)})
+
+    def log_p(model, p):
+        sampled = model.vector_params({k: jnp.asarray(v) for k, v in p.items()})
+        return float(log_density(model, (False,), {}, sampled)[0])
+
+    assert log_p(centred, moved) + float(jnp.sum(jnp.log(jacobian))) == pytest.approx(log_p(noncentred, point),
+                                                                                       rel=1e-12, abs=1e-10)
+    np.testing.assert_allclose(centred.galaxy_values(moved)[site], theta, rtol=1e-14)
+
+
 def test_model_refuses_bad_arguments(catalogs):
+    with pytest.raises(ValueError, match="centred site 'halo.gamma' is not pooled"):
+        PopulationModel(catalogs, pool=("halo.log10_m_ref",), centred=("halo.gamma",))
     with pytest.raises(ValueError, match="not a free halo site"):
         PopulationModel(catalogs, pool=("anisotropy.beta_0",))
     with pytest.raises(ValueError, match="scale differs"):

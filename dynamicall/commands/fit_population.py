@@ -47,6 +47,12 @@ def run(args) -> int:
         catalogs.append(data)
     priors = parse_site_values(args.prior)
     pool = tuple(s.strip() for s in args.pool.split(",") if s.strip()) if args.pool else ()
+    centred = None if args.centred is None else tuple(s.strip() for s in args.centred.split(",") if s.strip())
+    if centred is not None:
+        bad = [s for s in centred if s not in pool]
+        if bad:
+            raise ValueError(f"--centred {args.centred}: {', '.join(bad)} not pooled; centred sites must be among "
+                             f"the --pool sites ({', '.join(pool) or 'none'}), or '' for none")
     if args.trend_property is not None:
         for path, c in zip(args.catalogs, catalogs):
             value = c.meta.get(args.trend_property)
@@ -61,7 +67,8 @@ def run(args) -> int:
     from ..infer.run import sample
 
     model = PopulationModel(catalogs, tracer=args.tracer, halo=args.halo, anisotropy=args.anisotropy,
-                            forward=args.forward, priors=priors, pool=pool, trend=args.trend_property)
+                            forward=args.forward, priors=priors, pool=pool, centred=centred,
+                            trend=args.trend_property)
     if not args.quiet:
         print(f"data: {len(catalogs)} catalogues, {len(model.data)} stars; {len(model.sites)} sampled parameters "
               f"({len(model.hyper_sites)} hyperparameters)")
@@ -84,6 +91,10 @@ def register(sub):
     p.add_argument("--pool", default="halo.gamma,halo.log10_m_ref,halo.log10_r_s",
                    help="halo sites drawn from population distributions, comma-separated "
                         "(default halo.gamma,halo.log10_m_ref,halo.log10_r_s; '' pools none)")
+    p.add_argument("--centred", default=None, metavar="SITES",
+                   help="pooled sites sampled centred (the galaxy's value itself, not a standard-normal "
+                        "offset), comma-separated; default halo.log10_m_ref when pooled (well measured by "
+                        "each galaxy's stars), '' for all non-centred")
     p.add_argument("--trend-property", default=None, metavar="NAME",
                    help="catalogue metadata entry (a number, e.g. log10_m_star): pooled means become linear in it")
     add_sampler_arguments(p, out="population_fit")
