@@ -187,15 +187,17 @@ def run(args) -> int:
     return 0
 
 
-def add_sampler_arguments(p, out: str) -> None:
+def add_sampler_arguments(p, out: str, warmup: int | None = None, target_accept: float = 0.8) -> None:
     """The NUTS and output options shared by ``fit`` and ``fit-population`` (warm-up,
     draws, chains, start, seed, step control, ``--out`` with default ``out``, ``--resume``,
-    ``--overwrite``, ``--no-plots``, ``--quiet``)."""
+    ``--overwrite``, ``--no-plots``, ``--quiet``); ``warmup`` (default: that of
+    :func:`dynamicall.infer.sample`) and ``target_accept`` set the command's defaults."""
     # the defaults of dynamicall.infer.sample (not imported here: importing JAX before
     # --devices is read would defeat it); tests/test_sampling.py checks they agree
     DEFAULT_CHAINS, DEFAULT_WARMUP, DEFAULT_SAMPLES = 4, 300, 1000
-    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP,
-                   help=f"warm-up iterations per chain (default {DEFAULT_WARMUP})")
+    warmup = DEFAULT_WARMUP if warmup is None else warmup
+    p.add_argument("--warmup", type=int, default=warmup,
+                   help=f"warm-up iterations per chain (default {warmup})")
     p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
                    help=f"kept iterations per chain (default {DEFAULT_SAMPLES})")
     p.add_argument("--chains", type=int, default=DEFAULT_CHAINS,
@@ -204,7 +206,8 @@ def add_sampler_arguments(p, out: str) -> None:
                    help="start the chains around the posterior mode with its Laplace covariance as mass "
                         "matrix (laplace, default), or uniformly in (-2, 2) unconstrained (uniform)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (default 0.8)")
+    p.add_argument("--target-accept", type=float, default=target_accept,
+                   help=f"NUTS target acceptance (default {target_accept})")
     p.add_argument("--max-tree-depth", type=int, default=8, help="NUTS maximum tree depth (default 8)")
     p.add_argument("--diagonal-mass", action="store_true",
                    help="adapt a diagonal mass matrix (default: dense)")
