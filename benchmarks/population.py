@@ -85,11 +85,11 @@ def model_for(catalogs, forward, priors=PRIORS, centred=None):
 
 def potential_timer(model, repeats=200):
     """Median seconds of one jitted value+gradient of the potential (unconstrained)."""
-    from dynamicall.infer.optimize import unconstrained_potential
+    from dynamicall.infer.optimize import model_layout, unconstrained_potential
 
-    sites, potential, _ = unconstrained_potential(model)
+    _, potential, _ = unconstrained_potential(model)
     f = jax.jit(jax.value_and_grad(potential))
-    x = np.zeros(len(sites))
+    x = np.zeros(model_layout(model, model.priors()).size)  # vector sites: n_galaxies columns each
     v, g = f(x)
     jax.block_until_ready(g)
     times = []
