@@ -958,7 +958,7 @@ def population_summary(result) -> dict:
 
     model = result.model
     priors = model.named_priors()
-    centred = {model.galaxy_site(lab, s): s for lab in model.labels for s in getattr(model, "centred", ())}
+    centred = {model.galaxy_site(lab, s): s for lab in model.labels for s in model.centred}
     sampled = {}
     for site, draws in result.samples.items():
         st = _stats(draws)

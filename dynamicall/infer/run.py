@@ -158,9 +158,9 @@ class _Sampler:
         priors = model.priors()
         transforms = {site: biject_to(prior.support) for site, prior in priors.items()}
         potential_fn, postprocess_fn = get_potential_fn(model, transforms)
-        from .layout import SiteLayout
+        from .optimize import model_layout
 
-        self.layout = SiteLayout.of_priors(priors)
+        self.layout = model_layout(model, priors)
         self.sites = self.layout.sites
         self.dtype = jnp.result_type(float)
         self.postprocess_fn = postprocess_fn
