@@ -8,12 +8,13 @@ Two phases:
    does by default (exact engine, float64, the halo normalisation sampled as
    ``halo.log10_m_ref`` with the default priors) and store the draws in
    ``CACHE/<name>.npz`` (CPU-heavy: minutes per mock; run it in the background).
-2. Always: for each cached mock, the default forecast (Fisher information plus the
-   priors' information, :func:`dynamicall.infer.fisher.forecast`) in the NUTS run's
-   parameterisation, so with the same priors, for a survey with the
-   mock's star count, radial extent and error distribution, and the same for the
-   catalogue's own stars; printed next to the NUTS standard deviations, with their
-   ratio. Masses and densities are compared as standard deviations of ln Q (the
+2. Always: for each cached mock, the forecasts in the NUTS run's parameterisation, so
+   with the same priors, for a survey with the mock's star count, radial extent and error
+   distribution: the Fisher forecast (Fisher information plus the priors' information,
+   :func:`dynamicall.infer.fisher.forecast`) with flat priors as their variance and as
+   their entropy, the same for the catalogue's own stars, and the default forecast, the
+   noise-free posterior (:func:`dynamicall.infer.posterior_forecast.posterior_forecast`);
+   printed next to the NUTS standard deviations, with their ratio. Masses and densities are compared as standard deviations of ln Q (the
    forecast's relative error is sigma(ln Q) by construction).
 
 Usage::
@@ -119,6 +120,7 @@ def forecast_rows(name, cache, priors=True):
     R-hat)."""
     from dynamicall.infer import ModelSpec
     from dynamicall.infer.fisher import fisher_matrix, forecast, truth_in_parameterization
+    from dynamicall.infer.posterior_forecast import posterior_forecast
     from dynamicall.infer.survey import SurveyDesign
 
     halo, anisotropy, truth, n, seed = MOCKS[name]
@@ -139,6 +141,8 @@ def forecast_rows(name, cache, priors=True):
         outs = [forecast(spec, point, planned, [n], priors=priors, flat_prior="variance", fisher=F_plan),
                 forecast(spec, point, planned, [n], priors=priors, flat_prior="entropy", fisher=F_plan),
                 forecast(spec, point, own, [own.n_stars], priors=priors, fisher=F_own)]
+        if priors:
+            outs.append(posterior_forecast(spec, point, planned, [n], seed=seed))
     rows = []
     for q in COMPARED + spec.sites:
         key = f"derived:{q}" if q in COMPARED else f"site:{q}"
@@ -174,10 +178,11 @@ def main(argv=None):
     print(f"# forecast ({'bare CRLB' if args.no_priors else 'Fisher + prior information'}) "
           f"vs NUTS posterior sd; M and rho: sd of ln Q\n# {time.strftime('%Y-%m-%d', time.gmtime())}, "
           f"{platform.node()}, {os.cpu_count()} CPUs")
-    print("# columns: planned design with flat priors as their variance / as their entropy; the "
-          "catalogue's own stars (library default); ratio = forecast / NUTS")
+    print("# columns: Fisher forecast of the planned design with flat priors as their variance / as "
+          "their entropy; the same for the catalogue's own stars; the noise-free posterior of the planned "
+          "design (the default forecast); ratio = forecast / NUTS")
     print(f"{'mock':16s} {'quantity':24s} {'NUTS sd':>9s} {'variance':>9s} {'ratio':>6s} {'entropy':>9s} "
-          f"{'ratio':>6s} {'catalogue':>9s} {'ratio':>6s} {'R-hat':>6s}")
+          f"{'ratio':>6s} {'catalogue':>9s} {'ratio':>6s} {'posterior':>9s} {'ratio':>6s} {'R-hat':>6s}")
     for name in names:
         if not (cache / f"{name}.npz").exists():
             print(f"{name:16s} (no NUTS draws: run with --run-nuts)")

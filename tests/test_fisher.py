@@ -180,14 +180,14 @@ def test_forecast_command_prints_a_table(capsys):
 
 
 def test_forecast_truth_from_a_mock(tmp_path, capsys):
-    """``--truth-from`` takes the truth, R_half and distance of a mock catalogue; by
-    default (priors' information included) no error exceeds its prior's width."""
+    """``--truth-from`` takes the truth, R_half and distance of a mock catalogue; with the
+    priors' information included no Fisher error exceeds its prior's width."""
     from dynamicall.cli import main
 
     path = tmp_path / "nfw.ecsv"
     nfw_mock().write(path)
     args = ["forecast", "--truth-from", str(path), "--halo", "nfw", "--anisotropy", "constant",
-            "--n-stars", "100", "1000", "--v-err", "1,3"]
+            "--n-stars", "100", "1000", "--v-err", "1,3", "--method", "fisher"]
     assert main(args) == 0
     text = capsys.readouterr().out
     row = next(line for line in text.splitlines() if line.startswith("anisotropy.beta"))

@@ -93,7 +93,7 @@ def test_forecast_command_uses_fits_parameterisation_by_default(capsys):
 
     base = ["forecast", "--halo", "nfw", "--anisotropy", "constant", "--R-half", "250 pc",
             "--truth", "halo.log10_rho_s=7.6", "--truth", "halo.log10_r_s=0", "--truth", "anisotropy.beta=0.2",
-            "--n-stars", "100", "--v-err", "2"]
+            "--n-stars", "100", "--v-err", "2", "--method", "fisher"]
     assert main(base) == 0
     text = capsys.readouterr().out
     assert "halo normalisation: enclosed_mass" in text
