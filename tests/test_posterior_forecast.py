@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dynamicall.infer.fisher import _forecaster, forecast
+from dynamicall.infer.fisher import fisher_sigma_function, forecast
 from dynamicall.infer.posterior_forecast import PosteriorForecaster, posterior_forecast, posterior_stars_for_target
 from dynamicall.infer.spec import ModelSpec
 from dynamicall.infer.survey import SurveyDesign
@@ -58,7 +58,7 @@ def test_next_to_no_stars_give_the_prior(setup):
 @pytest.mark.slow  # up to 3 more NUTS runs; the limits above check the widths themselves
 def test_a_target_is_met_by_the_posterior(setup):
     spec, truth, design, forecaster = setup
-    fisher_sigma, _ = _forecaster(spec, truth, design)
+    fisher_sigma = fisher_sigma_function(spec, truth, design)
     t = posterior_stars_for_target(forecaster, lambda n: fisher_sigma(n)["M_1.8_R_half"], "M_1.8_R_half",
                                    0.05, relative=True)
     assert 10 < t["n_stars"] < 1e5 and 1 <= t["posterior_runs"] <= 3

@@ -173,7 +173,7 @@ def add_truth_arguments(p):
 
 def _run(args) -> int:
     from ..data import parse_quantity
-    from ..infer.fisher import _forecaster, fisher_matrix, forecast, parse_target, stars_for_target
+    from ..infer.fisher import fisher_matrix, fisher_sigma_function, forecast, parse_target, stars_for_target
     from ..infer.posterior_forecast import PosteriorForecaster, posterior_forecast, posterior_stars_for_target
     from ..infer.survey import SurveyDesign
 
@@ -215,6 +215,7 @@ def _run(args) -> int:
         if method == "posterior":
             posterior = PosteriorForecaster(spec, truth, design)
             out = posterior_forecast(spec, truth, design, args.n_stars, forecaster=posterior)
+            fisher_sigma = fisher_sigma_function(spec, truth, design, fisher=F)  # the targets' first guess
         else:
             out = forecast(spec, truth, design, args.n_stars, priors=priors, fisher=F)
         print()
@@ -225,7 +226,6 @@ def _run(args) -> int:
         found = []
         for quantity, value, relative in targets:
             if method == "posterior":
-                fisher_sigma, _ = _forecaster(spec, truth, design, fisher=F)
                 t = posterior_stars_for_target(posterior, lambda n, q=quantity: fisher_sigma(n)[q], quantity,
                                                value, relative=relative)
             else:

@@ -670,6 +670,14 @@ def _forecaster(spec, truth, design, *, priors=True, prior_widths=None, proper_m
     return sigma_at, info
 
 
+def fisher_sigma_function(spec, truth: dict, design: SurveyDesign, **kwargs):
+    """``n_stars -> {name: 1 sigma}`` of the Fisher forecast of ``design`` (with the priors'
+    information), the Fisher matrix and priors computed once: a cheap, monotone curve, e.g.
+    the first guess of :func:`dynamicall.infer.posterior_forecast.posterior_stars_for_target`.
+    Keyword arguments as for :func:`forecast`."""
+    return _forecaster(spec, truth, design, **kwargs)[0]
+
+
 def _method(priors, prior_widths, flat_prior=None):
     rule = {"variance": "the inverse variance", "entropy": "the equal-entropy Gaussian"}[flat_prior or FLAT_PRIOR]
     text = (f"Fisher information + prior information (exact curvature of each prior, or {rule} of a flat "

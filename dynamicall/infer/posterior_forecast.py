@@ -37,16 +37,16 @@ Example
 >>> truth = {"halo.log10_rho_s": 7.6, "halo.log10_r_s": 0.0, "anisotropy.beta": 0.2}
 >>> design = SurveyDesign.from_tracer(spec.build(truth)[0], 100, v_err=2.0, R_max=1.25)
 >>> out = posterior_forecast(spec, truth, design, [300, 3000])  # doctest: +SKIP
->>> out["sigma"]["M_1.8_R_half"] / out["values"]["M_1.8_R_half"]  # doctest: +SKIP
-array([0.08..., 0.03...])
+>>> relative = out["sigma"]["M_1.8_R_half"] / out["values"]["M_1.8_R_half"]  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: NUTS settings of a posterior forecast (per survey size): enough for standard
-#: deviations to ~3 % (effective sample size of several hundred).
+#: NUTS settings of a posterior forecast (per survey size). Monte Carlo error of the
+#: standard deviations, measured: ~3 % for a near-Gaussian posterior, ~6 % for the
+#: 9-parameter Zhao + Baes-van Hese model at 1600 stars (its slowest direction mixes least).
 DEFAULT_WARMUP = 500
 DEFAULT_SAMPLES = 1000
 DEFAULT_CHAINS = 4
