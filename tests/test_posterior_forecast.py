@@ -43,6 +43,10 @@ def test_many_stars_give_the_fisher_forecast(setup):
     # v_sys decouples: its error is the Fisher one exactly
     assert post["sigma"]["v_sys"][0] == pytest.approx(fisher["sigma"]["v_sys"][0], rel=1e-9)
     assert post["method"].startswith("noise-free posterior") and post["priors"] is True
+    from dynamicall.infer.forecast_plots import forecast_plot
+
+    fig = forecast_plot(post)  # the plot names the method
+    assert "noise-free posterior" in fig._suptitle.get_text()
 
 
 def test_next_to_no_stars_give_the_prior(setup):

@@ -122,7 +122,10 @@ def forecast_plot(outs, path=None, targets=()):
     ax.legend(fontsize=6, frameon=False)
     for ax in axes:
         ax.set_xlabel("number of stars")
-    method = "Fisher + priors" if out0.get("priors", False) else "bare Cramer-Rao bound"
+    if str(out0.get("method", "")).startswith("noise-free posterior"):
+        method = "noise-free posterior"
+    else:
+        method = "Fisher + priors" if out0.get("priors", False) else "bare Cramer-Rao bound"
     fig.suptitle(f"forecast 1 sigma ({method}); open markers: prior-dominated", fontsize=10)
     fig.tight_layout()
     if path is not None:
