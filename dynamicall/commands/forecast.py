@@ -211,11 +211,13 @@ def _run(args) -> int:
                  + ("" if pm_err is None else f", pm_err {args.pm_err} mas/yr"))
         design = SurveyDesign.from_tracer(tracer, float(args.n_stars[0]), v_err, R_max=R_max * spec.R_half,
                                           pm_err=pm_err, distance=distance)
-        F = fisher_matrix(spec, truth, design)  # once per design: the tables and the targets share it
+        # once per design: the Fisher table and the targets share it (the posterior needs it
+        # only as the targets' first guess)
+        F = fisher_matrix(spec, truth, design) if method == "fisher" or targets else None
         if method == "posterior":
             posterior = PosteriorForecaster(spec, truth, design)
             out = posterior_forecast(spec, truth, design, args.n_stars, forecaster=posterior)
-            fisher_sigma = fisher_sigma_function(spec, truth, design, fisher=F)  # the targets' first guess
+            fisher_sigma = fisher_sigma_function(spec, truth, design, fisher=F) if targets else None
         else:
             out = forecast(spec, truth, design, args.n_stars, priors=priors, fisher=F)
         print()

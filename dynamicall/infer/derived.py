@@ -64,11 +64,23 @@ def quantities(tracer, mass, halo, anisotropy) -> dict:
     }
 
 
+#: The order of :func:`derived_array`.
+DERIVED_NAMES = tuple(sorted(DERIVED))
+
+
+def derived_array(spec, values: dict):
+    """The derived quantities of a :class:`~dynamicall.infer.spec.ModelSpec` at site
+    ``values`` (traceable, e.g. under ``jax.jacfwd`` or ``jax.vmap``), stacked in the order
+    of :data:`DERIVED_NAMES`."""
+    tracer, mass, anisotropy = spec.build(values)
+    out = quantities(tracer, mass, spec.halo(values), anisotropy)
+    return jnp.stack([out[k] for k in DERIVED_NAMES])
+
+
 def derived_values(spec, values: dict) -> dict:
     """Derived quantities of a :class:`~dynamicall.infer.spec.ModelSpec` at site
     ``values`` (e.g. the truth of a mock), as floats."""
-    tracer, mass, anisotropy = spec.build(values)
-    return {k: float(v) for k, v in quantities(tracer, mass, spec.halo(values), anisotropy).items()}
+    return {k: float(v) for k, v in zip(DERIVED_NAMES, derived_array(spec, values))}
 
 
 def derived_quantities(model, samples: dict, batch_size: int = 100) -> dict:

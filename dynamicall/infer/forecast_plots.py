@@ -122,7 +122,9 @@ def forecast_plot(outs, path=None, targets=()):
     ax.legend(fontsize=6, frameon=False)
     for ax in axes:
         ax.set_xlabel("number of stars")
-    if str(out0.get("method", "")).startswith("noise-free posterior"):
+    from .posterior_forecast import METHOD as POSTERIOR
+
+    if out0.get("method") == POSTERIOR:
         method = "noise-free posterior"
     else:
         method = "Fisher + priors" if out0.get("priors", False) else "bare Cramer-Rao bound"

@@ -58,19 +58,12 @@ METHOD = ("noise-free posterior: NUTS on the expected log-likelihood of the surv
 
 
 def _derived_function(spec):
+    """(names, draws -> derived quantities (draws, names)), compiled."""
     import jax
-    import jax.numpy as jnp
 
-    from .derived import DERIVED, quantities
+    from .derived import DERIVED_NAMES, derived_array
 
-    names = tuple(sorted(DERIVED))
-
-    def one(values):
-        tracer, mass, anisotropy = spec.build(values)
-        out = quantities(tracer, mass, spec.halo(values), anisotropy)
-        return jnp.stack([out[k] for k in names])
-
-    return names, jax.jit(jax.vmap(one))
+    return DERIVED_NAMES, jax.jit(jax.vmap(lambda values: derived_array(spec, values)))
 
 
 def _widths(draws: dict, derived_names, derived_draws) -> dict:
@@ -309,7 +302,9 @@ def posterior_stars_for_target(forecaster, fisher_sigma, quantity: str, target: 
     Returns
     -------
     dict as :func:`~dynamicall.infer.fisher.stars_for_target`, plus ``posterior_sigma``
-    (at the returned N) and ``posterior_runs``.
+    (the posterior's width, relative if ``relative``, at ``posterior_n``: the size of the
+    last posterior run, within 5 % of the returned N when ``converged``) and
+    ``posterior_runs``.
     """
     if quantity not in forecaster.values:
         raise ValueError(f"unknown target quantity {quantity!r}; choose from {sorted(forecaster.values)}")
@@ -322,31 +317,23 @@ def posterior_stars_for_target(forecaster, fisher_sigma, quantity: str, target: 
         out.update(n_stars=0.0, sigma_at_n_max=float("nan"), posterior_runs=0)
         return out
 
-    def solve(ratio):
-        def err(n):
-            return ratio * fisher_sigma(n) / scale
-        if not err(n_max) <= target:
-            return np.inf
-        lo, hi = 0.0, np.log(n_max)
-        if err(1.0) <= target:
-            return 1.0
-        while hi - lo > 1e-3:
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if err(np.exp(mid)) > target else (lo, mid)
-        return float(np.exp(hi))
+    from .fisher import solve_stars
 
-    n, ratio, runs, sigma = solve(1.0), 1.0, 0, float("nan")
+    def solve(ratio):
+        return solve_stars(lambda n: ratio * fisher_sigma(n) / scale, target, n_max)
+
+    n, ratio, runs, sigma, n_run, converged = solve(1.0), 1.0, 0, float("nan"), float("nan"), False
     for _ in range(int(iterations)):
         if not np.isfinite(n):
             break
-        sigma = forecaster.sigma_at(n)[quantity]
+        sigma, n_run = forecaster.sigma_at(n)[quantity], n
         runs += 1
         ratio = sigma / fisher_sigma(n)
         new = solve(ratio)
-        converged = np.isfinite(new) and abs(np.log(new / n)) < 0.05
+        converged = bool(np.isfinite(new) and abs(np.log(new / n)) < 0.05)
         n = new
         if converged:
             break
     out.update(n_stars=float(n), sigma_at_n_max=float(ratio * fisher_sigma(n_max) / scale),
-               posterior_sigma=sigma / scale, posterior_runs=runs)
+               posterior_sigma=sigma / scale, posterior_n=float(n_run), posterior_runs=runs, converged=converged)
     return out
