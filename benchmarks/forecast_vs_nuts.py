@@ -62,6 +62,8 @@ MOCKS = {
     "zhao_bvh_1600b": ("zhao", "baes-van-hese", ZHAO_TRUTH, 1600, 18),
     "zhao_bvh_1600c": ("zhao", "baes-van-hese", ZHAO_TRUTH, 1600, 19),
     "zhao_bvh_1600d": ("zhao", "baes-van-hese", ZHAO_TRUTH, 1600, 20),
+    # ten realisations in all: the spread of one survey's width, against the forecast's
+    **{f"zhao_bvh_1600{c}": ("zhao", "baes-van-hese", ZHAO_TRUTH, 1600, s) for c, s in zip("efghij", range(21, 27))},
 }
 R_HALF, R_MAX, V_ERR = 0.25, 5.0, (1.0, 3.0)
 NUTS = dict(warmup=300, samples=500, chains=2)
@@ -114,10 +116,11 @@ def _split_rhat(x):
     return float(np.sqrt(((h - 1) / h * w + b / h) / w))
 
 
-def forecast_rows(name, cache, priors=True):
+def forecast_rows(name, cache, priors=True, realisations=0):
     """Rows (quantity, NUTS sd, forecasts for a planned design with flat priors as their
-    variance and as their entropy, the default forecast for the catalogue's own stars,
-    R-hat)."""
+    variance and as their entropy, the default forecast for the catalogue's own stars, the
+    noise-free posterior, with ``realisations`` the mean posterior of that many simulated
+    surveys, R-hat)."""
     from dynamicall.infer import ModelSpec
     from dynamicall.infer.fisher import fisher_matrix, forecast, truth_in_parameterization
     from dynamicall.infer.posterior_forecast import posterior_forecast
@@ -143,6 +146,8 @@ def forecast_rows(name, cache, priors=True):
                 forecast(spec, point, own, [own.n_stars], priors=priors, fisher=F_own)]
         if priors:
             outs.append(posterior_forecast(spec, point, planned, [n], seed=seed))
+        if priors and realisations:
+            outs.append(posterior_forecast(spec, point, planned, [n], seed=seed, realisations=realisations))
     rows = []
     for q in COMPARED + spec.sites:
         key = f"derived:{q}" if q in COMPARED else f"site:{q}"
@@ -164,6 +169,8 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=NUTS["samples"], help="NUTS draws per chain")
     parser.add_argument("--chains", type=int, default=NUTS["chains"], help="NUTS chains")
     parser.add_argument("--no-priors", action="store_true", help="compare the bare Cramer-Rao bound instead")
+    parser.add_argument("--realisations", type=int, default=0, metavar="K",
+                        help="add a column: the mean posterior width of K simulated surveys")
     args = parser.parse_args(argv)
     import jax
 
@@ -180,14 +187,16 @@ def main(argv=None):
           f"{platform.node()}, {os.cpu_count()} CPUs")
     print("# columns: Fisher forecast of the planned design with flat priors as their variance / as "
           "their entropy; the same for the catalogue's own stars; the noise-free posterior of the planned "
-          "design (the default forecast); ratio = forecast / NUTS")
+          "design (the default forecast)" + (f"; the mean posterior of {args.realisations} simulated surveys"
+                                             if args.realisations else "") + "; ratio = forecast / NUTS")
+    simulated = f"{'simulated':>9s} {'ratio':>6s} " if args.realisations else ""
     print(f"{'mock':16s} {'quantity':24s} {'NUTS sd':>9s} {'variance':>9s} {'ratio':>6s} {'entropy':>9s} "
-          f"{'ratio':>6s} {'catalogue':>9s} {'ratio':>6s} {'posterior':>9s} {'ratio':>6s} {'R-hat':>6s}")
+          f"{'ratio':>6s} {'catalogue':>9s} {'ratio':>6s} {'posterior':>9s} {'ratio':>6s} {simulated}{'R-hat':>6s}")
     for name in names:
         if not (cache / f"{name}.npz").exists():
             print(f"{name:16s} (no NUTS draws: run with --run-nuts)")
             continue
-        meta, rows, caught = forecast_rows(name, cache, priors=not args.no_priors)
+        meta, rows, caught = forecast_rows(name, cache, priors=not args.no_priors, realisations=args.realisations)
         for q, sd, widths, rhat in rows:
             cells = " ".join(f"{w:9.4g} {w / sd:6.2f}" for w in widths)
             print(f"{name:16s} {q:24s} {sd:9.4g} {cells} {rhat:6.3f}", flush=True)

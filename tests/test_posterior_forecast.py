@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from dynamicall.infer.fisher import fisher_sigma_function, forecast
-from dynamicall.infer.posterior_forecast import PosteriorForecaster, posterior_forecast, posterior_stars_for_target
+from dynamicall.infer.posterior_forecast import (PosteriorForecaster, posterior_forecast, posterior_stars_for_target,
+                                                 survey_data_sets)
 from dynamicall.infer.spec import ModelSpec
 from dynamicall.infer.survey import SurveyDesign
 
@@ -72,12 +73,52 @@ def test_a_target_is_met_by_the_posterior(setup):
         posterior_stars_for_target(forecaster, fisher_sigma, "no_such", 0.1)
 
 
+def test_simulated_surveys_have_the_statistics_of_real_ones():
+    """Per node: the number of stars is Poisson, and the sum of their squared velocities
+    C0 chi^2_n; so E[n] = lam, E[S] = lam C0, Var[S] = 3 lam C0^2 (compound Poisson), and
+    the noise-free data set is (lam, lam C0): its log-likelihood is the expected one."""
+    lam = np.array([0.3, 2.0, 7.5])
+    C0 = np.array([4.0, 9.0, 1.0, 5.0, 6.0, 7.0])  # two measured quantities per node
+    counts, sums = survey_data_sets(lam, C0, 2, 0, None)
+    np.testing.assert_array_equal(counts, [np.tile(lam, 2)])
+    np.testing.assert_array_equal(sums, [np.tile(lam, 2) * C0])
+    K = 200_000
+    counts, sums = survey_data_sets(lam, C0, 2, K, np.random.default_rng(5))
+    assert counts.shape == sums.shape == (K, 6)
+    np.testing.assert_array_equal(counts[:, :3], counts[:, 3:])  # one star, both quantities
+    assert np.all(counts == np.round(counts)) and np.all(sums[counts == 0] == 0) and np.all(sums >= 0)
+    lam2 = np.tile(lam, 2)
+    # 5 standard errors of the means
+    assert np.all(np.abs(counts.mean(0) - lam2) < 5 * np.sqrt(lam2 / K))
+    assert np.all(np.abs(sums.mean(0) - lam2 * C0) < 5 * np.sqrt(3 * lam2 / K) * C0)
+    assert np.allclose(sums.var(0) / (3 * lam2 * C0**2), 1.0, rtol=0.05)
+
+
+@pytest.mark.slow  # a second sampler (simulated surveys) to compile
+def test_simulated_surveys_average_to_the_fisher_forecast(setup):
+    """In the Gaussian limit every survey's posterior width is the Fisher one, so their
+    mean is too, and the spread is narrow around it."""
+    spec, truth, design, _ = setup
+    n = [30000.0]
+    post = posterior_forecast(spec, truth, design, n, realisations=4, samples=600, seed=4)
+    fisher = forecast(spec, truth, design, n)
+    assert post["realisations"] == 4 and "simulated surveys" in post["method"]
+    assert post["r_hat"][0] < 1.1 and post["divergences"][0] == 0
+    for name in list(spec.sites) + ["M_1.8_R_half", "rho_150pc"]:
+        assert post["sigma"][name][0] == pytest.approx(fisher["sigma"][name][0], rel=MC), name
+        low, high = post["spread"][name][0]
+        assert low <= post["sigma"][name][0] <= high and high < 1.2 * low, name
+    assert post["sigma"]["v_sys"][0] == pytest.approx(fisher["sigma"]["v_sys"][0], rel=1e-9)
+
+
 def test_bad_settings_are_refused(setup):
     spec, truth, design, forecaster = setup
     with pytest.raises(ValueError, match="n_stars must be finite and > 0"):
         posterior_forecast(spec, truth, design, [0.0], forecaster=forecaster)
     with pytest.raises(ValueError, match="samples must be an integer >= 1"):
         PosteriorForecaster(spec, truth, design, samples=0)
+    with pytest.raises(ValueError, match="realisations must be an integer >= 0"):
+        PosteriorForecaster(spec, truth, design, realisations=-1)
 
 
 @pytest.mark.slow  # compiles the command's own sampler
@@ -95,3 +136,11 @@ def test_the_command_defaults_to_the_posterior(capsys):
     assert main(base + ["--no-priors", "--method", "posterior"]) == 2
     err = capsys.readouterr().err
     assert "--method fisher" in err and "Traceback" not in err
+    assert main(base + ["--realisations", "2"]) == 0  # simulated surveys: the mean and the spread
+    text = capsys.readouterr().out
+    assert "posteriors of 2 simulated surveys" in text and "16-84 % of the 2 simulated surveys" in text
+    for bad, why in ((["--method", "fisher", "--realisations", "3"], "--realisations simulates surveys"),
+                     (["--realisations", "-1"], "--realisations must be >= 0")):
+        assert main(base + bad) == 2
+        err = capsys.readouterr().err
+        assert why in err and "Traceback" not in err

@@ -10,8 +10,10 @@ each number of stars, the 1 sigma error of every free parameter and of the deriv
 quantities (M(<1.8 R_half), rho(150 pc), ...), and for each ``--target`` the number of
 stars that reaches it. By default (``--method posterior``) the errors are the standard
 deviations of the noise-free posterior (NUTS on the expected log-likelihood of the survey
-with the priors a fit would use; ~10-20 s per survey size), which keeps the curved
-degeneracies and the priors' bounds of the real posterior. ``--method fisher`` is the
+with the priors a fit would use; ~30-45 s per survey size for a 9-parameter model), which keeps the curved
+degeneracies and the priors' bounds of the real posterior; ``--realisations K`` averages
+instead the posterior widths of K simulated surveys and prints the 16-84 % range of the
+width one survey gets (K runs, vectorised). ``--method fisher`` is the
 instant Gaussian forecast (Fisher information plus the priors' information: exact
 curvature of each prior, or the equal-entropy Gaussian of a flat one); ``--no-priors``
 gives the bare Cramer-Rao bound. Results dominated by their prior are marked.
@@ -83,6 +85,18 @@ def format_forecast(out, title="") -> str:
                  "* prior-dominated: error > 0.71 x the priors-alone width"
                  + ("; unconstr.: not bounded by the data alone" if not out["priors"] else "") + ")")
     return "\n".join(lines)
+
+
+def _format_spread(out) -> str:
+    """The 16-84 % range of the simulated surveys' widths of the relative quantities."""
+    cells = []
+    for name in RELATIVE:
+        if name in out["spread"]:
+            v = abs(out["values"][name])
+            cells.append(f"{name} " + ", ".join(f"{100 * lo / v:.3g}-{100 * hi / v:.3g} %"
+                                                  for lo, hi in out["spread"][name]))
+    return (f"(one survey's width, 16-84 % of the {out['realisations']} simulated surveys per size: "
+            + "; ".join(cells) + ")")
 
 
 def _format_target(t, design_label):
@@ -193,11 +207,18 @@ def _run(args) -> int:
     method = args.method or ("fisher" if args.no_priors else "posterior")
     if method == "posterior" and not priors:
         raise ValueError("--no-priors is a Fisher bound: use it with --method fisher")
+    if args.realisations < 0:
+        raise ValueError(f"--realisations must be >= 0 (0: the noise-free posterior); got {args.realisations}")
+    if args.realisations and method != "posterior":
+        raise ValueError("--realisations simulates surveys for the posterior forecast: drop --method fisher "
+                         "or --realisations")
     if method == "posterior":
+        what = (f"the mean standard deviation of the NUTS posteriors of {args.realisations} simulated surveys"
+                if args.realisations else
+                "standard deviations of the noise-free posterior: NUTS on the expected log-likelihood")
         header = (f"Posterior forecast (default), forward: {spec.forward.name}, halo normalisation: "
-                  f"{spec.parameterization}; standard deviations of the noise-free posterior: NUTS on the "
-                  "expected log-likelihood with the priors a fit uses (--method fisher for the instant "
-                  "Gaussian forecast)")
+                  f"{spec.parameterization}; {what} with the priors a fit uses (--method fisher for the "
+                  "instant Gaussian forecast)")
     else:
         header = (f"Fisher forecast, forward: {spec.forward.name}, halo normalisation: {spec.parameterization}; "
                   + ("Fisher information + the priors' information (the priors a fit uses: exact "
@@ -215,7 +236,7 @@ def _run(args) -> int:
         # only as the targets' first guess)
         F = fisher_matrix(spec, truth, design) if method == "fisher" or targets else None
         if method == "posterior":
-            posterior = PosteriorForecaster(spec, truth, design)
+            posterior = PosteriorForecaster(spec, truth, design, realisations=args.realisations)
             out = posterior_forecast(spec, truth, design, args.n_stars, forecaster=posterior)
             fisher_sigma = fisher_sigma_function(spec, truth, design, fisher=F) if targets else None
         else:
@@ -225,6 +246,8 @@ def _run(args) -> int:
         if method == "posterior":
             print(f"(NUTS per size: max r_hat {', '.join(f'{r:.3f}' for r in out['r_hat'])}; "
                   f"divergences {', '.join(str(int(d)) for d in out['divergences'])})")
+        if "spread" in out:
+            print(_format_spread(out))
         found = []
         for quantity, value, relative in targets:
             if method == "posterior":
@@ -254,6 +277,7 @@ def _run(args) -> int:
                           relative_sigma={k: np.asarray(out["sigma"][k]) / abs(out["values"][k])
                                           for k in RELATIVE if k in out["sigma"]},
                           prior_sigma=out["prior_sigma"], prior_dominated=out["prior_dominated"],
+                          **({"spread_16_84": out["spread"]} if "spread" in out else {}),
                           targets=found)
                      for (label, design, out), found in zip(results, answers)],
             notes="sigma: 1 sigma forecast per n_stars; null = not bounded; relative_sigma = sigma / |value|",
@@ -286,7 +310,11 @@ def register(sub):
                    help="outer edge(s) of the survey in units of R_half; several give one design each (default 5)")
     p.add_argument("--method", default=None, choices=["posterior", "fisher"],
                    help="posterior (default): standard deviations of the noise-free posterior, by NUTS "
-                        "(~10-20 s per survey size); fisher: the instant Gaussian forecast")
+                        "(~30-45 s per survey size for a 9-parameter model); fisher: the instant Gaussian forecast")
+    p.add_argument("--realisations", type=int, default=0, metavar="K",
+                   help="posterior method: average the posterior widths of K simulated surveys (the width "
+                        "a survey gets scatters) and print their 16-84 %% range, instead of the noise-free "
+                        "posterior (default 0: noise-free; K = 16 costs ~6x)")
     p.add_argument("--no-priors", action="store_true",
                    help="with --method fisher: the bare Cramer-Rao bound, without the priors' information")
     p.add_argument("--target", action="append", default=[], metavar="QUANTITY=VALUE",

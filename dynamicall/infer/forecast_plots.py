@@ -126,6 +126,8 @@ def forecast_plot(outs, path=None, targets=()):
 
     if out0.get("method") == POSTERIOR:
         method = "noise-free posterior"
+    elif out0.get("realisations"):
+        method = f"mean posterior of {out0['realisations']} simulated surveys"
     else:
         method = "Fisher + priors" if out0.get("priors", False) else "bare Cramer-Rao bound"
     fig.suptitle(f"forecast 1 sigma ({method}); open markers: prior-dominated", fontsize=10)

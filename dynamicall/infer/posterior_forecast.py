@@ -25,9 +25,18 @@ the Fisher forecast; beyond it, it keeps the ridge's curvature and the priors' b
 systemic velocity decouples from the dispersions (the cross terms of its Fisher matrix
 vanish), so it is held at the truth and its error is the Fisher one, 1 / sqrt(sum w / C).
 
+The width one survey gets scatters around this: its data are a random draw. With
+``realisations=K`` the forecast is instead the mean width over the posteriors of K
+simulated surveys (:func:`survey_data_sets`: a Poisson number of stars at each node of
+the design and the sum of their squared velocities drawn from the truth, the sufficient
+statistics of the Gaussian likelihood), and the 16-84 % range of their widths is returned.
+For the Zhao + Baes-van Hese model at 1600 stars that range is about +-15 %, and the mean
+matches the mean NUTS width of ten mock catalogues (docs/forecast.md).
+
 Cost: one NUTS run per survey size, with the forward model of ``spec`` (exact engine or
-emulator), compiled once for every size (the size is an argument of the compiled
-program): ~10-20 s each on a 2-core CPU for the 9-parameter model.
+emulator), compiled once for every size (the data are arguments of the compiled
+program): 30-45 s each on a 2-core CPU for the 9-parameter model with the exact engine;
+with ``realisations=16`` 200-270 s (vectorised chains wait for the longest trajectory).
 
 Example
 -------
@@ -50,11 +59,16 @@ import numpy as np
 DEFAULT_WARMUP = 500
 DEFAULT_SAMPLES = 1000
 DEFAULT_CHAINS = 4
+#: The same per simulated survey: the forecast averages the surveys' widths, so their
+#: scatter (~15 % per survey at 1600 stars), not each run's Monte Carlo error, sets its noise.
+SIMULATED_NUTS = dict(warmup=300, samples=500, chains=2)
 #: Derived quantities whose width is that of ln Q (relative); the others absolute.
 LOG_QUANTITIES = ("M_1.8_R_half", "rho_150pc")
 
 METHOD = ("noise-free posterior: NUTS on the expected log-likelihood of the survey with the priors a "
           "fit uses (exact, bounds included)")
+SIMULATED_METHOD = ("posterior of simulated surveys: the mean standard deviation of NUTS posteriors of {k} "
+                    "surveys drawn from the truth, with the priors a fit uses (exact, bounds included)")
 
 
 def _derived_function(spec):
@@ -92,11 +106,12 @@ def _max_split_r_hat(draws: dict) -> float:
     return float(max(np.max(split_gelman_rubin(np.asarray(v))) for v in draws.values()))
 
 
-def _compiled_nuts(model, init_values, warmup, samples, chains, seed):
-    """``run(scale, seed) -> (draws, diverging)``: NUTS (dense mass, chains vectorised,
-    started at ``init_values``) on ``model(scale)``, compiled once for every ``scale``
-    (numpyro's ``MCMC`` compiles again at each run). ``draws``: site -> (chains, samples),
-    constrained."""
+def _compiled_nuts(model, data0, init_values, warmup, samples, chains, seed):
+    """``run(data, seed) -> (draws, diverging)``: NUTS (dense mass, chains vectorised,
+    started at ``init_values``) on ``model(*data_k)`` for every data set ``k`` (the arrays
+    of ``data`` carry a leading data-set axis), compiled once for every shape of ``data``
+    (numpyro's ``MCMC`` compiles again at each run). ``draws``: site -> (data sets, chains,
+    samples), constrained; ``data0``: one data set, to build the model."""
     import jax
     import jax.numpy as jnp
     from numpyro.infer import init_to_value
@@ -104,19 +119,18 @@ def _compiled_nuts(model, init_values, warmup, samples, chains, seed):
     from numpyro.infer.util import initialize_model
 
     info, potential_gen, postprocess_gen, _ = initialize_model(
-        jax.random.PRNGKey(seed), model, model_args=(1.0,), dynamic_args=True,
+        jax.random.PRNGKey(seed), model, model_args=data0, dynamic_args=True,
         init_strategy=init_to_value(values=init_values))
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_gen, algo="NUTS")
     z0 = info.z
     total = warmup + samples
 
-    @jax.jit
-    def run_chains(scale, key):
+    def one_data_set(data, key):
         def init(k):
-            return init_kernel(z0, warmup, dense_mass=True, rng_key=k, model_args=(scale,))
+            return init_kernel(z0, warmup, dense_mass=True, rng_key=k, model_args=data)
 
         state = jax.vmap(init)(jax.random.split(key, chains))
-        step = jax.vmap(lambda st: sample_kernel(st, model_args=(scale,)))
+        step = jax.vmap(lambda st: sample_kernel(st, model_args=data))
 
         def body(st, _):
             st = step(st)
@@ -124,58 +138,109 @@ def _compiled_nuts(model, init_values, warmup, samples, chains, seed):
 
         _, (z, diverging) = jax.lax.scan(body, state, None, length=total)
         z = jax.tree_util.tree_map(lambda x: x[warmup:], z)
-        constrained = jax.vmap(jax.vmap(postprocess_gen(scale)))(z)  # (samples, chains)
+        constrained = jax.vmap(jax.vmap(postprocess_gen(*data)))(z)  # (samples, chains)
         return constrained, diverging[warmup:]
 
-    def run(scale, run_seed):
-        draws, diverging = run_chains(jnp.asarray(scale, float), jax.random.PRNGKey(run_seed))
-        draws = {k: np.swapaxes(np.asarray(v, float), 0, 1) for k, v in draws.items()}
+    @jax.jit
+    def run_all(data, key):
+        keys = jax.random.split(key, data[0].shape[0])
+        return jax.vmap(one_data_set)(data, keys)
+
+    def run(data, run_seed):
+        data = tuple(jnp.asarray(a, float) for a in data)
+        draws, diverging = run_all(data, jax.random.PRNGKey(run_seed))
+        draws = {k: np.swapaxes(np.asarray(v, float), 1, 2) for k, v in draws.items()}
         return draws, np.asarray(diverging)
 
     return run
 
 
+def survey_data_sets(stars_per_node, C0, n_quantities: int, realisations: int, rng):
+    """The sufficient statistics of the Gaussian likelihood at each node of a design:
+    (counts, sums), each (data sets, nodes x quantities), with
+    ln L(theta) = sum_j [-1/2 n_j ln 2 pi C_j(theta) - 1/2 S_j / C_j(theta)].
+
+    ``realisations == 0``: the noise-free data set, n_j = the expected number of stars
+    and S_j = n_j C_j(theta_0) (its log-likelihood is the expected one). Otherwise that
+    many simulated surveys: n_j ~ Poisson(expected number) per node (the stars' radii
+    and errors; shared by a star's measured quantities) and S_j = C_j(theta_0) chi^2_{n_j}
+    (the sum of the squared velocities of those stars about v_sys).
+
+    Parameters
+    ----------
+    stars_per_node : ndarray (nodes,)
+        Expected number of stars at each node.
+    C0 : ndarray (nodes x quantities,)
+        Variances at the truth, km^2/s^2 (quantities stacked as the design's).
+    n_quantities : int
+    realisations : int
+    rng : numpy.random.Generator
+    """
+    lam = np.asarray(stars_per_node, float)
+    if realisations == 0:
+        counts = np.tile(lam, n_quantities)[None]
+        return counts, counts * C0
+    nodes = rng.poisson(lam, size=(int(realisations), lam.size)).astype(float)
+    counts = np.tile(nodes, (1, n_quantities))
+    chi2 = 2.0 * rng.gamma(np.where(counts > 0, counts, 1.0) / 2.0)
+    return counts, np.where(counts > 0, chi2, 0.0) * C0
+
+
 class PosteriorForecaster:
-    """The noise-free posterior of one survey design, for any number of stars: the
-    expected log-likelihood, the priors and the NUTS program are built and compiled once
-    (the number of stars is an argument of the compiled program).
+    """The forecast posterior of one survey design, for any number of stars: the
+    likelihood, the priors and the NUTS program are built and compiled once (the data,
+    so the number of stars, are arguments of the compiled program).
 
     Parameters are those of :func:`posterior_forecast` (without ``n_stars``).
     """
 
-    def __init__(self, spec, truth: dict, design, *, proper_motions=None, warmup: int = DEFAULT_WARMUP,
-                 samples: int = DEFAULT_SAMPLES, chains: int = DEFAULT_CHAINS, seed: int = 0):
-        import jax
+    def __init__(self, spec, truth: dict, design, *, proper_motions=None, realisations: int = 0,
+                 warmup: int | None = None, samples: int | None = None, chains: int | None = None,
+                 seed: int = 0):
         import jax.numpy as jnp
         import numpyro
 
         from .derived import DERIVED
-        from .fisher import _theta, expected_log_likelihood
+        from .fisher import _design_quantities, _theta, _variances
 
+        if int(realisations) != realisations or realisations < 0:
+            raise ValueError(f"realisations must be an integer >= 0 (0: the noise-free data set); "
+                             f"got {realisations!r}")
+        defaults = (SIMULATED_NUTS if realisations else
+                    dict(warmup=DEFAULT_WARMUP, samples=DEFAULT_SAMPLES, chains=DEFAULT_CHAINS))
+        warmup = defaults["warmup"] if warmup is None else warmup
+        samples = defaults["samples"] if samples is None else samples
+        chains = defaults["chains"] if chains is None else chains
         for name, value in (("warmup", warmup), ("samples", samples), ("chains", chains)):
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
-        self.chains, self.seed = int(chains), int(seed)
+        self.chains, self.seed, self.realisations = int(chains), int(seed), int(realisations)
+        self.method = SIMULATED_METHOD.format(k=self.realisations) if self.realisations else METHOD
         sites, theta0 = _theta(spec, truth)
         theta0 = np.asarray(theta0, float)
         v_sys = float(truth.get("v_sys", 0.0))
-        ell = expected_log_likelihood(spec, truth, design, proper_motions=proper_motions)
+        quantities = _design_quantities(design, proper_motions)
+        variances = _variances(spec, design, quantities, sites)
+        self._C0 = np.asarray(variances(jnp.asarray(theta0)), float)
+        self._n_quantities = len(quantities)
+        self._weights = np.asarray(design.weights, float)
         self.n_design = float(design.n_stars)
 
-        def model(scale):
+        def model(counts, sums):
             values = spec.sample()
-            theta = jnp.stack([jnp.asarray(values[s], theta0.dtype) for s in sites] + [jnp.asarray(v_sys)])
-            numpyro.factor("expected_log_likelihood", scale * ell(theta))
+            C = variances(jnp.stack([jnp.asarray(values[s], theta0.dtype) for s in sites]))
+            numpyro.factor("log_likelihood", jnp.sum(-0.5 * counts * jnp.log(2 * jnp.pi * C) - 0.5 * sums / C))
 
-        self.curvature_v = -float(jax.jit(jax.grad(jax.grad(
-            lambda v: ell(jnp.append(jnp.asarray(theta0), v)))))(v_sys))
+        # v_sys: -d^2 E[ln L] / d v_sys^2 per design, sum over line-of-sight nodes of w / C
+        self.curvature_v = float(np.sum(self._weights / self._C0[:self._weights.size]))
         self.derived_names, self.derived_fn = _derived_function(spec)
         at_truth = dict(zip(sites, theta0))
-        self._run = _compiled_nuts(model, at_truth, int(warmup), int(samples), self.chains, self.seed)
+        data0 = tuple(a[0] for a in self._data_sets(self.n_design, None, realisations=0))
+        self._run = _compiled_nuts(model, data0, at_truth, int(warmup), int(samples), self.chains, self.seed)
         self._calls = 0
         # the truth's derived quantities and the priors-alone widths, through the same
-        # compiled batch as the draws (chains x samples points)
-        prior_draws = _prior_draws(spec, self.chains * int(samples) - 1, self.seed)
+        # compiled batch as the draws (data sets x chains x samples points)
+        prior_draws = _prior_draws(spec, max(self.realisations, 1) * self.chains * int(samples) - 1, self.seed)
         batch = {k: np.append(prior_draws[k], at_truth[k]) for k in sites}
         derived = np.asarray(self.derived_fn({k: jnp.asarray(v) for k, v in batch.items()}))
         values = {s: float(v) for s, v in at_truth.items()}
@@ -204,29 +269,47 @@ class PosteriorForecaster:
         widths.update({k: widths[k] * self._scale[k] for k in self.derived_names})
         return widths
 
+    def _data_sets(self, n_stars, rng, realisations=None):
+        k = self.realisations if realisations is None else realisations
+        return survey_data_sets(self._weights * (n_stars / self.n_design), self._C0, self._n_quantities, k, rng)
+
     def sigma_at(self, n_stars: float) -> dict:
-        """name -> 1 sigma for ``n_stars`` stars, plus ``_r_hat`` and ``_divergences``."""
+        """name -> 1 sigma for ``n_stars`` stars (the mean over the simulated surveys if
+        ``realisations``), plus ``_r_hat`` (the largest), ``_divergences`` (all) and, with
+        ``realisations``, ``_spread``: name -> the 16th and 84th percentiles of the
+        surveys' widths."""
         import jax.numpy as jnp
 
         n = float(n_stars)
         if not (np.isfinite(n) and n > 0):
             raise ValueError(f"n_stars must be finite and > 0; got {n_stars!r}")
-        draws, diverging = self._run(n / self.n_design, self.seed + self._calls)
+        run_seed = self.seed + self._calls
         self._calls += 1
-        flat = {k: v.reshape(-1) for k, v in draws.items()}
-        derived = np.asarray(self.derived_fn({k: jnp.asarray(v) for k, v in flat.items()}))
-        out = self._in_units(_widths(flat, self.derived_names, derived))
+        data = self._data_sets(n, np.random.default_rng([self.seed, run_seed]))
+        draws, diverging = self._run(data, run_seed)
+        K = data[0].shape[0]
+        flat = {k: v.reshape(K, -1) for k, v in draws.items()}
+        derived = np.asarray(self.derived_fn({k: jnp.asarray(v.reshape(-1)) for k, v in flat.items()}))
+        derived = derived.reshape(K, -1, derived.shape[-1])
+        per_set = [self._in_units(_widths({k: v[i] for k, v in flat.items()}, self.derived_names, derived[i]))
+                   for i in range(K)]
+        out = {k: float(np.mean([w[k] for w in per_set])) for k in per_set[0]}
         out["v_sys"] = float(1.0 / np.sqrt(n / self.n_design * self.curvature_v))
         out = {k: out[k] for k in self.order}
-        out["_r_hat"] = _max_split_r_hat(draws) if self.chains > 1 else float("nan")
+        out["_r_hat"] = (max(_max_split_r_hat({k: v[i] for k, v in draws.items()}) for i in range(K))
+                         if self.chains > 1 else float("nan"))
         out["_divergences"] = int(diverging.sum())
+        if self.realisations:
+            out["_spread"] = {k: tuple(float(x) for x in np.percentile([w[k] for w in per_set], [16, 84]))
+                              for k in per_set[0]}
         return out
 
 
-def posterior_forecast(spec, truth: dict, design, n_stars, *, proper_motions=None,
-                       warmup: int = DEFAULT_WARMUP, samples: int = DEFAULT_SAMPLES,
-                       chains: int = DEFAULT_CHAINS, seed: int = 0, forecaster=None) -> dict:
-    """1 sigma forecasts for several survey sizes from the noise-free posterior.
+def posterior_forecast(spec, truth: dict, design, n_stars, *, proper_motions=None, realisations: int = 0,
+                       warmup: int | None = None, samples: int | None = None, chains: int | None = None,
+                       seed: int = 0, forecaster=None) -> dict:
+    """1 sigma forecasts for several survey sizes from the noise-free posterior, or the mean
+    over simulated surveys (``realisations``).
 
     Parameters
     ----------
@@ -241,8 +324,17 @@ def posterior_forecast(spec, truth: dict, design, n_stars, *, proper_motions=Non
         Survey sizes (> 0).
     proper_motions : bool, optional
         Use the design's proper motions (default: if it has them).
-    warmup, samples, chains : int
-        NUTS settings per survey size (chains vectorised, dense mass matrix).
+    realisations : int
+        0 (default): the posterior of the noise-free data set. K > 0: the mean width over
+        the posteriors of K simulated surveys (Poisson numbers of stars at the design's
+        nodes, velocities drawn from the truth; :func:`survey_data_sets`), with the
+        16-84 % range of their widths in ``spread``: the width one survey gets scatters
+        (~15 % at 1600 stars for the Zhao + Baes-van Hese model). Costs K runs,
+        vectorised.
+    warmup, samples, chains : int, optional
+        NUTS settings per survey size and data set (chains vectorised, dense mass matrix);
+        default 500, 1000 and 4 for the noise-free data set, :data:`SIMULATED_NUTS` for
+        simulated surveys.
     seed : int
         Random seed.
     forecaster : PosteriorForecaster, optional
@@ -254,7 +346,9 @@ def posterior_forecast(spec, truth: dict, design, n_stars, *, proper_motions=Non
     ``sigma``: name -> array over sizes, in the quantity's units (masses and densities:
     sd of ln Q times Q at the truth), ``values``, ``units``, ``prior_sigma``: the same
     widths from the priors alone, ``prior_dominated``, ``priors`` (True),
-    ``prior_sources``, ``method``), plus ``r_hat`` and ``divergences`` per size.
+    ``prior_sources``, ``method``), plus ``r_hat`` and ``divergences`` per size, and with
+    ``realisations`` ``spread``: name -> (sizes, 2) array of the 16th and 84th
+    percentiles of the simulated surveys' widths.
 
     Raises
     ------
@@ -266,16 +360,20 @@ def posterior_forecast(spec, truth: dict, design, n_stars, *, proper_motions=Non
     n_stars = np.atleast_1d(np.asarray(n_stars, dtype=float))
     if not (n_stars.size and np.all(np.isfinite(n_stars)) and np.all(n_stars > 0)):
         raise ValueError(f"n_stars must be finite and > 0; got {n_stars.tolist()}")
-    f = forecaster or PosteriorForecaster(spec, truth, design, proper_motions=proper_motions, warmup=warmup,
-                                          samples=samples, chains=chains, seed=seed)
+    f = forecaster or PosteriorForecaster(spec, truth, design, proper_motions=proper_motions,
+                                          realisations=realisations, warmup=warmup, samples=samples,
+                                          chains=chains, seed=seed)
     rows = [f.sigma_at(n) for n in n_stars]
     sigma = {k: np.asarray([r[k] for r in rows]) for k in f.order}
     dominated = {k: s > PRIOR_DOMINATED * f.prior_sigma[k] for k, s in sigma.items()}
-    return dict(n_stars=n_stars, sigma=sigma, prior_dominated=dominated, values=dict(f.values),
-                units=dict(f.units), prior_sigma=dict(f.prior_sigma), priors=True,
-                prior_sources={s: "exact" for s in f.sites}, method=METHOD,
-                r_hat=np.asarray([r["_r_hat"] for r in rows]),
-                divergences=np.asarray([r["_divergences"] for r in rows]))
+    out = dict(n_stars=n_stars, sigma=sigma, prior_dominated=dominated, values=dict(f.values),
+               units=dict(f.units), prior_sigma=dict(f.prior_sigma), priors=True,
+               prior_sources={s: "exact" for s in f.sites}, method=f.method,
+               r_hat=np.asarray([r["_r_hat"] for r in rows]),
+               divergences=np.asarray([r["_divergences"] for r in rows]), realisations=f.realisations)
+    if f.realisations:
+        out["spread"] = {k: np.asarray([r["_spread"][k] for r in rows]) for k in f.order if k != "v_sys"}
+    return out
 
 
 def posterior_stars_for_target(forecaster, fisher_sigma, quantity: str, target: float, *,
