@@ -270,6 +270,8 @@ def expected_log_likelihood(spec, truth: dict, design: SurveyDesign, *, proper_m
     -------
     callable theta -> float
     """
+    from .likelihoods import gaussian_summed
+
     quantities = _design_quantities(design, proper_motions)
     sites, theta0 = _theta(spec, truth)
     variances = _variances(spec, design, quantities, sites)
@@ -282,7 +284,7 @@ def expected_log_likelihood(spec, truth: dict, design: SurveyDesign, *, proper_m
         theta = jnp.asarray(theta)
         C = variances(theta[:-1])
         shift = jnp.zeros_like(C).at[:n_los].set((theta[-1] - v0) ** 2)
-        return jnp.sum(w * (-0.5 * jnp.log(2 * jnp.pi * C) - 0.5 * (C0 + shift) / C))
+        return gaussian_summed(w, w * (C0 + shift), C)
 
     return ell
 

@@ -38,6 +38,14 @@ def normal_logpdf(x, mean, variance):
     return -0.5 * (LOG_2PI + jnp.log(variance) + (x - mean) ** 2 / variance)
 
 
+def gaussian_summed(counts, sums, variance):
+    """ln L of ``counts`` stars per node with zero-mean Gaussian velocities of ``variance``
+    whose squares sum to ``sums``: sum_j [-1/2 n_j ln 2 pi C_j - 1/2 S_j / C_j] (the
+    Gaussian likelihood through its sufficient statistics; expected or simulated data
+    sets of a survey design, :mod:`dynamicall.infer.posterior_forecast`)."""
+    return jnp.sum(-0.5 * counts * (LOG_2PI + jnp.log(variance)) - 0.5 * sums / variance)
+
+
 def gaussian_los(v, v_err, v_sys, sigma):
     """Per-star ln N(v | v_sys, sigma^2 + v_err^2); all in km/s."""
     return normal_logpdf(v, v_sys, sigma**2 + v_err**2)

@@ -1,4 +1,5 @@
-r"""Forecasts from the noise-free posterior: what a fit of the planned survey would report.
+r"""Forecasts from the posterior a fit of the planned survey would report: of the noise-free
+data set, or averaged over simulated surveys.
 
 A Fisher forecast (:func:`dynamicall.infer.fisher.forecast`) linearises the model at the
 truth and replaces every prior by a Gaussian. For a degenerate model (a Zhao halo with
@@ -158,8 +159,8 @@ def _compiled_nuts(model, data0, init_values, warmup, samples, chains, seed):
 
 def survey_data_sets(stars_per_node, C0, n_quantities: int, realisations: int, rng):
     """The sufficient statistics of the Gaussian likelihood at each node of a design:
-    (counts, sums), each (data sets, nodes x quantities), with
-    ln L(theta) = sum_j [-1/2 n_j ln 2 pi C_j(theta) - 1/2 S_j / C_j(theta)].
+    (counts, sums), each (data sets, nodes x quantities), for
+    :func:`dynamicall.infer.likelihoods.gaussian_summed`.
 
     ``realisations == 0``: the noise-free data set, n_j = the expected number of stars
     and S_j = n_j C_j(theta_0) (its log-likelihood is the expected one). Otherwise that
@@ -203,6 +204,7 @@ class PosteriorForecaster:
 
         from .derived import DERIVED
         from .fisher import _design_quantities, _theta, _variances
+        from .likelihoods import gaussian_summed
 
         if int(realisations) != realisations or realisations < 0:
             raise ValueError(f"realisations must be an integer >= 0 (0: the noise-free data set); "
@@ -230,7 +232,7 @@ class PosteriorForecaster:
         def model(counts, sums):
             values = spec.sample()
             C = variances(jnp.stack([jnp.asarray(values[s], theta0.dtype) for s in sites]))
-            numpyro.factor("log_likelihood", jnp.sum(-0.5 * counts * jnp.log(2 * jnp.pi * C) - 0.5 * sums / C))
+            numpyro.factor("log_likelihood", gaussian_summed(counts, sums, C))
 
         # v_sys: -d^2 E[ln L] / d v_sys^2 per design, sum over line-of-sight nodes of w / C
         self.curvature_v = float(np.sum(self._weights / self._C0[:self._weights.size]))
@@ -379,8 +381,8 @@ def posterior_forecast(spec, truth: dict, design, n_stars, *, proper_motions=Non
 
 def posterior_stars_for_target(forecaster, fisher_sigma, quantity: str, target: float, *,
                                relative: bool = False, iterations: int = 3, n_max: float = 1e8) -> dict:
-    """The number of stars at which the noise-free posterior's 1 sigma of ``quantity``
-    reaches ``target``.
+    """The number of stars at which the forecaster's posterior 1 sigma of ``quantity`` (noise-free,
+    or the mean over its simulated surveys) reaches ``target``.
 
     A posterior run per trial size is too costly for a bisection, so the Fisher curve
     sigma_F(N) (cheap, monotone) is corrected by the posterior: starting from the Fisher
