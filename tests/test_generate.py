@@ -285,17 +285,43 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _slow_replace(delay_s):
+    """A ``sitecustomize`` that makes a child process wait ``delay_s`` before each atomic
+    rename of its files."""
+    return ("import time\nimport dynamicall.train.dataset as dataset\n_replace = dataset._replace_durably\n"
+            f"def _slow_replace(*args, **kwargs):\n    time.sleep({delay_s})\n    return _replace(*args, **kwargs)\n"
+            "dataset._replace_durably = _slow_replace\n")
+
+
 @pytest.mark.slow
 def test_two_processes_through_jax_distributed_give_the_single_process_file(reference, compilation_cache, tmp_path):
+    """Process 0 renames each file it writes after 0.5 s, process 1 after 1 s: a manifest
+    written by process 1 too would be mid-write while process 0 prepares the shared folder
+    (its clean-up of interrupted writes once deleted it: process 1 failed, process 0 hung)."""
     out = tmp_path / "two.h5"
+    envs = []
+    for i, delay_s in enumerate((0.5, 1.0)):
+        site = tmp_path / f"site_{i}"
+        site.mkdir()
+        (site / "sitecustomize.py").write_text(_slow_replace(delay_s))
+        envs.append(_env(compilation_cache, PYTHONPATH=f"{site}{os.pathsep}{ROOT}"))
     address = f"127.0.0.1:{_free_port()}"
     procs = [
         subprocess.Popen(_cli(TINY, "--out", out, "--n", N, "--chunk", CHUNK, "--coordinator", address,
                               "--num-processes", 2, "--process-id", i),
-                         env=_env(compilation_cache), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         env=envs[i], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for i in (0, 1)
     ]
-    outputs = [p.communicate(timeout=300) for p in procs]
+    try:  # a process that fails leaves the other waiting for it in a barrier: show both
+        deadline = time.monotonic() + 240
+        outputs = [p.communicate(timeout=max(1.0, deadline - time.monotonic())) for p in procs]
+    except subprocess.TimeoutExpired:
+        for p in procs:
+            p.kill()
+        outputs = [p.communicate() for p in procs]
+        pytest.fail("two-process run timed out; " + "; ".join(
+            f"process {i} (exit {p.returncode}): {err.decode()[:1500]}" for i, (p, (_, err)) in
+            enumerate(zip(procs, outputs))))
     for p, (_, err) in zip(procs, outputs):
         assert p.returncode == 0, err.decode()[-3000:]
     assert filecmp.cmp(out, reference, shallow=False), dataset.differences(out, reference)

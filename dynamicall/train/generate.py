@@ -147,7 +147,9 @@ def _manifest(attrs: dict, chunk: int) -> dict:
     return dict({k: attrs[k] for k in keys}, chunk=chunk, **extra)
 
 
-def _check_manifest(folder: pathlib.Path, manifest: dict):
+def _check_manifest(folder: pathlib.Path, manifest: dict, write: bool = True):
+    """Raise if the folder's manifest names other settings; write it if it is missing (and
+    ``write``)."""
     path = folder / "manifest.json"
     text = json.dumps(manifest, sort_keys=True, indent=1)
     if path.exists():
@@ -157,6 +159,8 @@ def _check_manifest(folder: pathlib.Path, manifest: dict):
                              for k in sorted(set(old) | set(manifest)) if old.get(k) != manifest.get(k))
             raise ValueError(f"{folder} holds work started with other settings: {diff}. Rerun with "
                              "the same settings to resume, or use overwrite (--overwrite) to start over.")
+        return
+    if not write:
         return
     tmp = folder / f"manifest.json.tmp.{os.getpid()}"
     tmp.write_text(text)
@@ -473,13 +477,21 @@ def _generate_locked(recipe, sampled, out, folder, split, n, seed, kind, chunk, 
             lock[1].unlink(missing_ok=True)
         return report
 
-    folder.mkdir(parents=True, exist_ok=True)
-    _check_manifest(folder, _manifest(attrs, chunk))
+    # Process 0 alone writes to the folder until the broadcast below: its clean-up of writes cut
+    # short (``_done_chunks``) would otherwise delete another process's manifest being written.
+    manifest = _manifest(attrs, chunk)
     if index == 0:
+        folder.mkdir(parents=True, exist_ok=True)
+        _check_manifest(folder, manifest)
         for stale in out.parent.glob(f"{out.name}.tmp.*"):  # a join cut short by an interruption
             stale.unlink(missing_ok=True)
-    done = _done_chunks(folder, n_chunks) if index == 0 else np.zeros(n_chunks, dtype=bool)
+        done = _done_chunks(folder, n_chunks)
+    else:
+        _check_manifest(folder, manifest, write=False)  # other settings: fail now, as process 0 does
+        done = np.zeros(n_chunks, dtype=bool)
     done = distributed.broadcast_from_first(done).astype(bool)
+    if index != 0:
+        _check_manifest(folder, manifest, write=False)  # process 0 has written it by now
     pending = np.flatnonzero(~done)
     mine = pending[index::count]
     report.chunks_resumed = int(done.sum())
