@@ -30,6 +30,11 @@ exact engine's, divergences no more than the exact engine's, and min ESS per wal
 >= 3x the exact engine's (also printed per second of sampling alone, compilation and the
 Laplace optimisation excluded).
 
+``--trivial-bound`` also fits with a forward model that computes nothing (sigma a power law
+of R) and prints the time before its first draw and per leapfrog step beside the exact
+engine's and the emulator's, and the largest ESS per wall second ratio any forward model
+could reach against the exact engine here.
+
 Run: ``python benchmarks/inference.py [--n-stars 2000] [--emulator zhao_bvh_plummer_v3]
 [--only exact|emulator] [--configs old,new] [--json results.json]``. On a shared machine
 timings vary by tens of percent between runs; read the ratios, measured side by side.
@@ -128,10 +133,16 @@ def main():
     parser.add_argument("--gradient-cost", action="store_true",
                         help="also time value+gradient of the log density per chain, exact and emulator "
                              "side by side, at the fit's number of vectorised chains (--configs none: only this)")
+    parser.add_argument("--trivial-bound", action="store_true",
+                        help="also fit with a forward model that computes nothing (the new configuration) and "
+                             "print the ESS per wall second ratio no emulator can exceed in this harness")
     parser.add_argument("--posterior-accuracy", action="store_true",
                         help="also compare the emulator's log-likelihood and its gradient with the exact engine's "
                              "at 100 points spread like the posterior (Fisher draws around the truth)")
     args = parser.parse_args()
+    if args.trivial_bound and ("new" not in args.configs.split(",") or args.only == "emulator"):
+        parser.error("--trivial-bound compares with the exact engine's new configuration: "
+                     "keep 'new' in --configs and do not pass --only emulator")
 
     import jax
 
@@ -190,7 +201,18 @@ def main():
                 print(f"    warning: {w}")
             s["run"]["divergent_points"] = divergent_points(result, catalog, priors)
             out["runs"][f"{label}/{name}"] = s["run"]
+    if args.trivial_bound:
+        from emulator_pareto import TrivialForward
+
+        priors = shared_priors(catalog, args.emulator, configs["new"]["parameterization"])
+        _, s = run(catalog, TrivialForward(), priors, configs["new"], args.seed, args.quiet)
+        summaries[("trivial", "new")] = s
+        print(row("trivial new", s), flush=True)
+        out["runs"]["trivial/new"] = s["run"]
     print(NOTE)
+    if ("trivial", "new") in summaries:
+        out["trivial_bound"] = trivial_bound({label: summaries[(label, "new")]["run"] for label in forwards}
+                                             | {"trivial": summaries[("trivial", "new")]["run"]})
 
     if set(configs) == {"old", "new"}:
         print("\n## new / old (floor: ESS per wall second >= 5x; medians within 0.1 sigma)")
@@ -219,6 +241,8 @@ def main():
         print("\n## recovery: truth of M(<1.8 R_half) against the 5-95 % interval")
     truth = catalog.truth.get("M_1.8_R_half")
     for (label, name), s in summaries.items():
+        if label == "trivial":
+            continue
         d = s["derived"]["M_1.8_R_half"]
         if truth is not None:
             inside = d["q5"] < truth < d["q95"]
@@ -333,6 +357,44 @@ def gradient_cost(catalog, forwards, chains):
     if len(us) == 2:
         print(f"exact / emulator: {us['exact'] / us['emulator']:.2f}")
     return us
+
+
+def per_step_us(run):
+    """Microseconds of sampling per leapfrog step (all chains together): sampling time over
+    (warm-up + draws) x mean leapfrog steps per kept iteration."""
+    st = run["settings"]
+    return run["sampling_time_s"] / ((st["warmup"] + st["samples"]) * run["mean_leapfrog_steps"]) * 1e6
+
+
+def trivial_bound(runs):
+    """Print and return what a forward model that computes nothing gives in this harness.
+
+    Its posterior is not the mock's (sigma hardly depends on the parameters), so its ESS
+    and trajectory lengths are not comparable; what carries over is the time before its
+    first draw (tracing, compiling, the Laplace start: everything but the forward model)
+    and its cost per leapfrog step. A free forward model with the exact engine's ESS and
+    leapfrog steps would take ``before + per_step x steps`` seconds: the exact engine's
+    wall time over that is the largest ESS per wall second ratio any emulator can reach
+    at equal ESS (floor of issue 11: 3)."""
+    exact, trivial = runs["exact"], runs["trivial"]
+    st = exact["settings"]
+    steps = (st["warmup"] + st["samples"]) * exact["mean_leapfrog_steps"]
+
+    def before(run):
+        return run["total_s"] - run["sampling_time_s"]
+
+    free_wall = before(trivial) + per_step_us(trivial) * 1e-6 * steps
+    bound = exact["total_s"] / free_wall
+    print("\n## what a forward model that computes nothing gives (new configuration, same settings)")
+    for label, run in runs.items():
+        print(f"{label:9s} {before(run):6.1f} s before sampling (compile, Laplace start, summary), "
+              f"{per_step_us(run):6.1f} us per leapfrog step of all chains")
+    print(f"free forward model at the exact engine's ESS and {steps:.0f} leapfrog steps: {free_wall:.1f} s of wall; "
+          f"ESS per wall second at most {bound:.2f}x the exact engine's (floor 3); with sampling free too, "
+          f"{exact['total_s'] / before(trivial):.2f}x")
+    return {"free_wall_s": free_wall, "ess_per_wall_s_ratio_bound": bound,
+            "before_sampling_s": {label: before(run) for label, run in runs.items()},
+            "per_step_us": {label: per_step_us(run) for label, run in runs.items()}}
 
 
 def swap_floors(name, exact, emulator):

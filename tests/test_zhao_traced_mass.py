@@ -1,9 +1,9 @@
 """Zhao enclosed mass, concrete or traced shape (as in a fit with beta free).
 
-One quadrature for every beta; its JVP evaluates the quadrature once, for the value and
-every shape tangent (the tangent in r exact). Checked against scipy's adaptive quadrature
-of the density and the closed forms of NFW, Hernquist and Plummer (independent truths),
-and against central finite differences.
+One rule for every beta (binomial series at both ends, Gauss-Legendre between); its JVP
+evaluates it once, for the value and every shape tangent (the tangent in r exact).
+Checked against scipy's adaptive quadrature of the density and the closed forms of NFW,
+Hernquist and Plummer (independent truths), and against central finite differences.
 """
 
 from __future__ import annotations
@@ -64,8 +64,39 @@ def test_mass_equals_adaptive_quadrature(beta):
     assert_allclose(Zhao(rho_s=1e7, **shape).mass(R), truth, rtol=1e-13)
 
 
+def _box(n, alpha, beta, gamma, x, seed=20261202):
+    """n points (x, alpha, beta, gamma), log-uniform in x and alpha, uniform in beta, gamma."""
+    rng = np.random.default_rng(seed)
+    return np.column_stack([np.exp(rng.uniform(*np.log(x), n)), np.exp(rng.uniform(*np.log(alpha), n)),
+                            rng.uniform(*beta, n), rng.uniform(*gamma, n)])
+
+
+def _masses(points):
+    return jax.jit(jax.vmap(lambda x, a, b, g: Zhao(rho_s=1.0, r_s=1.0, alpha=a, beta=b, gamma=g).mass(x)))(
+        *jnp.asarray(points.T))
+
+
+def test_mass_equals_adaptive_quadrature_over_the_default_priors():
+    points = _box(40, (0.5, 3.0), (3.0, 7.0), (0.0, 2.0), (1e-3, 1e4))
+    truth = [_scipy_mass(x, 1.0, 1.0, a, b, g) for x, a, b, g in points]
+    assert_allclose(_masses(points), truth, rtol=1e-13)
+
+
+def test_mass_equals_adaptive_quadrature_far_outside_the_priors():
+    # shallow transitions (alpha -> 0.05: a, p ~ 100, a sharp peak in the integrand: the
+    # Gauss-Legendre stretch gives ~4e-12 there, 4e-14 for alpha >= 0.1) and near-divergent
+    # cusps (gamma -> 2.9), where the generic quadrature of Profile.mass loses up to 7e-5
+    points = np.vstack([_box(40, (0.05, 5.0), (2.05, 10.0), (0.0, 2.9), (1e-4, 1e5)),
+                        [[718.3, 0.202, 9.99, 2.897], [3e3, 0.05, 7.9, 0.1], [0.01, 0.05, 2.5, 2.5],
+                         [5e4, 0.216, 8.35, 0.18]]])
+    truth = [_scipy_mass(x, 1.0, 1.0, a, b, g) for x, a, b, g in points]
+    assert_allclose(_masses(points), truth, rtol=1e-11)
+    shallow = points[:, 1] < 0.1
+    assert_allclose(_masses(points[~shallow]), np.asarray(truth)[~shallow], rtol=1e-13)
+
+
 @pytest.mark.slow  # compiles the Jacobian (~6 s); the fast lane checks the values above
-@pytest.mark.parametrize("beta", [2.5, 4.5])
+@pytest.mark.parametrize("beta", [2.5, 3.0, 4.5])
 def test_traced_shape_gradient_matches_finite_differences(beta):
     p0 = np.array([1.3, beta, 0.7, 0.8])
     jac = np.asarray(_jacobian(jnp.asarray(p0)))
