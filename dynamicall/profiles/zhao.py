@@ -54,12 +54,14 @@ def _mass_shape_series(x, alpha, beta, gamma):
     at every gradient).
     """
     x, alpha, beta, gamma = jnp.broadcast_arrays(*(jnp.asarray(v) for v in (x, alpha, beta, gamma)))
+    dtype = jnp.result_type(float, x, alpha, beta, gamma)  # float32 stays float32, integers become float
+    nodes, weights = jnp.asarray(_MIDDLE_NODES, dtype), jnp.asarray(_MIDDLE_WEIGHTS, dtype)
+    k = jnp.arange(_SERIES_TERMS, dtype=dtype)
     a = ((3.0 - gamma) / alpha)[..., None]
     p = ((beta - gamma) / alpha)[..., None]
     w_end = (alpha * jnp.log(x))[..., None]
     scale = jnp.maximum(jnp.abs(p), 1.0)
     w0, w1 = jnp.log(0.1 / scale), jnp.log(10.0 * scale)
-    k = np.arange(_SERIES_TERMS, dtype=float)
     coefficients = [jnp.ones_like(p)]  # C(-p, k), unrolled: XLA fuses it, a cumprod it does not
     for j in range(_SERIES_TERMS - 1):
         coefficients.append(coefficients[-1] * (-(p + j) / (j + 1.0)))
@@ -70,8 +72,8 @@ def _mass_shape_series(x, alpha, beta, gamma):
 
     hi = jnp.clip(w_end, w0, w1)
     half = 0.5 * (hi - w0)
-    w = 0.5 * (hi + w0) + half * _MIDDLE_NODES
-    middle = half[..., 0] * jnp.sum(_MIDDLE_WEIGHTS * jnp.exp(a * w - p * jax.nn.softplus(w)), axis=-1)
+    w = 0.5 * (hi + w0) + half * nodes
+    middle = half[..., 0] * jnp.sum(weights * jnp.exp(a * w - p * jax.nn.softplus(w)), axis=-1)
 
     span = jnp.maximum(w_end, w1) - w1
     exponent = a - p - k
