@@ -94,7 +94,6 @@ class TrivialForward(ExactForward):
     take it as ``forward``."""
 
     name = "trivial"
-    is_emulator = False
     quantities = ("los",)
 
     def dispersions(self, R, tracer, mass, anisotropy, quantities=("los",)):

@@ -189,23 +189,23 @@ def main():
     if args.posterior_accuracy:
         out["posterior_accuracy"] = posterior_accuracy(catalog, args.emulator)
     summaries = {}
+    priors = {name: shared_priors(catalog, args.emulator, settings["parameterization"])
+              for name, settings in configs.items()}
     print("\n## runs")
     print(HEAD)
     for label, forward in forwards.items():
         for name, settings in configs.items():
-            priors = shared_priors(catalog, args.emulator, settings["parameterization"])
-            result, s = run(catalog, forward, priors, settings, args.seed, args.quiet)
+            result, s = run(catalog, forward, priors[name], settings, args.seed, args.quiet)
             summaries[(label, name)] = s
             print(row(f"{label} {name}", s), flush=True)
             for w in s["run"]["warnings"]:
                 print(f"    warning: {w}")
-            s["run"]["divergent_points"] = divergent_points(result, catalog, priors)
+            s["run"]["divergent_points"] = divergent_points(result, catalog, priors[name])
             out["runs"][f"{label}/{name}"] = s["run"]
     if args.trivial_bound:
         from emulator_pareto import TrivialForward
 
-        priors = shared_priors(catalog, args.emulator, configs["new"]["parameterization"])
-        _, s = run(catalog, TrivialForward(), priors, configs["new"], args.seed, args.quiet)
+        _, s = run(catalog, TrivialForward(), priors["new"], configs["new"], args.seed, args.quiet)
         summaries[("trivial", "new")] = s
         print(row("trivial new", s), flush=True)
         out["runs"]["trivial/new"] = s["run"]

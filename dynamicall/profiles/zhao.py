@@ -8,6 +8,7 @@ import numpy as np
 from jax.scipy.special import gammaln
 
 from .._pytree import parameter, pytree_dataclass
+from .._special import expm1_ratio
 from .base import FOUR_PI, Profile, concrete_value
 
 
@@ -23,13 +24,6 @@ _MIDDLE_NODES, _MIDDLE_WEIGHTS = np.polynomial.legendre.leggauss(64)
 _SERIES_TERMS = 18
 
 
-def _exprel(z):
-    """(exp(z) - 1) / z, 1 at z = 0, with finite derivatives there."""
-    small = jnp.abs(z) < 1e-8
-    safe = jnp.where(small, 1.0, z)
-    return jnp.where(small, 1.0 + 0.5 * z, jnp.expm1(safe) / safe)
-
-
 def _mass_shape_series(x, alpha, beta, gamma):
     """Dimensionless mass M / (4 pi rho_s r_s^3) inside x = r / r_s.
 
@@ -41,7 +35,7 @@ def _mass_shape_series(x, alpha, beta, gamma):
     * below w0 = ln(0.1 / max(|p|, 1)), the binomial series of (1 + e^w)^(-p),
       integrated term by term: sum_k C(-p, k) e^((a + k) w0) / (a + k);
     * above w1 = ln(10 max(|p|, 1)), the series of (1 + e^-w)^(-p), term by term
-      (the exponents a - p - k may vanish, as for NFW: hence ``_exprel``);
+      (the exponents a - p - k may vanish, as for NFW: hence ``expm1_ratio``);
     * between them, a 64-node Gauss-Legendre rule.
 
     Each series term is at most a tenth of the one before. Against scipy's adaptive
@@ -77,7 +71,7 @@ def _mass_shape_series(x, alpha, beta, gamma):
 
     span = jnp.maximum(w_end, w1) - w1
     exponent = a - p - k
-    outer = jnp.sum(c * jnp.exp(exponent * w1) * span * _exprel(exponent * span), axis=-1)
+    outer = jnp.sum(c * jnp.exp(exponent * w1) * expm1_ratio(span, exponent), axis=-1)
     return (inner + middle + outer) / alpha
 
 
